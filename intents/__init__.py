@@ -1,1 +1,1 @@
-"""intents package."""
+"""Reading shoppers: normalisation, intent classification, entities and sentiment."""

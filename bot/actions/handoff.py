@@ -1,0 +1,44 @@
+"""Handing the chat to a human: Rasa's ConversationPaused, with the reason in a slot.
+
+The engine sees the pause, opens a ticket with the context and stays silent until an agent
+hands the chat back (ConversationResumed) or closes it.
+"""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+
+from bot.actions.base import Events, KefuAction, Say
+from intents.sentiment import ANGRY, score
+
+
+class ActionHandoff(KefuAction):
+    """The shopper asked for a human (or a rule decided so)."""
+
+    action_name = "action_handoff"
+    owner = "human"
+
+    async def act(self, say: Say, tracker: Tracker) -> Events:
+        reason = tracker.get_slot("handoff_reason") or "asked_for_human"
+        intent = say.intent
+        say.utter(intent.replies if intent else say.brain.library.system["handoff"])
+        return [SlotSet("handoff_reason", reason), SlotSet("active_dialog", None),
+                ConversationPaused()]
+
+
+class ActionComplaint(KefuAction):
+    """Apologise; an angry shopper goes straight to a human."""
+
+    action_name = "action_complaint"
+    owner = "complaint"
+
+    async def act(self, say: Say, tracker: Tracker) -> Events:
+        intent = say.intent
+        say.utter(intent.replies if intent else say.brain.library.system["handoff"])
+        anger = tracker.get_slot("anger")
+        if anger is None:
+            anger = score(tracker.latest_message.get("text") or "").anger
+        if float(anger) >= ANGRY:
+            return [SlotSet("handoff_reason", "angry_complaint"), ConversationPaused()]
+        return [SlotSet("unanswered", 0)]

@@ -1,0 +1,17 @@
+"""Conversation state behind a small abstract store, like aiogram's FSM storage."""
+
+from bot.storage.base import (
+    ConversationState,
+    ConversationStore,
+    StoreUnavailable,
+    TranscriptEntry,
+)
+from bot.storage.memory import MemoryConversationStore
+
+__all__ = [
+    "ConversationState",
+    "ConversationStore",
+    "MemoryConversationStore",
+    "StoreUnavailable",
+    "TranscriptEntry",
+]

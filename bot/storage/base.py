@@ -1,0 +1,103 @@
+"""The conversation store contract shared by the memory and Redis backends.
+
+One conversation = its state (status, slots, counters) plus a capped transcript. The store
+also serialises a conversation's messages (``lock``), so one shopper's burst is handled in
+order even when several bot processes share Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from contextlib import AbstractAsyncContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["bot", "waiting", "agent", "closed"]
+Role = Literal["shopper", "bot", "agent", "system", "note"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The backend cannot be reached; callers answer the shopper with a safe text."""
+
+
+@dataclass
+class ConversationState:
+    """Everything the engine remembers about one conversation between turns."""
+
+    channel: str = "web"
+    chat_id: str = ""
+    display_name: str = ""
+    status: Status = "bot"
+    slots: dict[str, Any] = field(default_factory=dict)
+    traditional: bool = False
+    turn: int = 0
+    welcomed: bool = False
+    ticket_id: str | None = None
+    auto_reply_episode: str | None = None
+    started_at: float = 0.0
+    updated_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> ConversationState:
+        data = json.loads(raw)
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One line of a conversation as agents will read it."""
+
+    role: Role
+    text: str
+    ts: float
+    intent: str | None = None
+    confidence: float | None = None
+    author: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> TranscriptEntry:
+        data = json.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+class ConversationStore(ABC):
+    """Abstract store; see MemoryConversationStore and RedisConversationStore."""
+
+    @abstractmethod
+    async def load(self, key: str) -> ConversationState | None:
+        """The saved state, or None for a conversation never seen."""
+
+    @abstractmethod
+    async def save(self, key: str, state: ConversationState) -> None:
+        """Replace the state."""
+
+    @abstractmethod
+    async def append(self, key: str, entries: list[TranscriptEntry], cap: int) -> None:
+        """Add transcript lines, keeping only the newest ``cap``."""
+
+    @abstractmethod
+    async def transcript(self, key: str, last: int | None = None) -> list[TranscriptEntry]:
+        """The transcript, oldest first (only the newest ``last`` when given)."""
+
+    @abstractmethod
+    async def delete(self, key: str) -> None:
+        """Forget the conversation (state and transcript)."""
+
+    @abstractmethod
+    def lock(self, key: str) -> AbstractAsyncContextManager[None]:
+        """Hold while handling one message of ``key``: messages are handled one at a time."""
+
+    async def ping(self) -> bool:
+        """True when the backend answers."""
+        return True
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,35 @@
+"""The aiohttp application factory (like rasa-sdk's create_app): one app, every web route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.services import Services
+from bot.web import chat, health
+
+HERE = Path(__file__).resolve().parent
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+
+
+async def _root(_: web.Request) -> web.Response:
+    raise web.HTTPFound("/chat")
+
+
+def create_app(services: Services) -> web.Application:
+    """Build the web app around ready Services; the caller owns their lifetime."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[SERVICES] = services
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    app.router.add_get("/", _root)
+    app.router.add_static("/static", HERE / "static", append_version=True)
+    chat.setup(app)
+    health.setup(app)
+    return app

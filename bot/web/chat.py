@@ -1,0 +1,110 @@
+"""The shoppers' web chat: a page and a websocket speaking small JSON frames.
+
+Client → server: ``{"type": "message", "text": "..."}``.
+Server → client: ``{"type": "reply", "text": "...", "buttons": [...], "from": "bot"}`` and
+``{"type": "status", "status": "bot|waiting|agent|closed"}``. A bad frame gets an
+``{"type": "error", "code": ...}`` frame, never a closed socket or a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+from collections import defaultdict
+
+import aiohttp_jinja2
+from aiohttp import WSMsgType, web
+
+from bot.turn import Incoming, Reply
+from bot.web import app as web_app
+
+log = logging.getLogger(__name__)
+
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+MAX_FRAME = 64 * 1024
+
+SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("chat_sockets", dict)
+
+
+@aiohttp_jinja2.template("chat.html")
+async def page(request: web.Request) -> dict[str, object]:
+    services = request.app[web_app.SERVICES]
+    return {"shop_name": services.settings.shop_name}
+
+
+def _frame(reply: Reply, sender: str = "bot") -> dict[str, object]:
+    return {"type": "reply", "text": reply.text, "buttons": list(reply.buttons), "from": sender}
+
+
+async def push(app: web.Application, chat_id: str, frame: dict[str, object]) -> int:
+    """Send a frame to every open tab of a shopper; returns how many received it."""
+    sent = 0
+    for ws in list(app[SOCKETS].get(chat_id, ())):
+        if not ws.closed:
+            await ws.send_json(frame)
+            sent += 1
+    return sent
+
+
+async def socket(request: web.Request) -> web.WebSocketResponse:
+    services = request.app[web_app.SERVICES]
+    chat_id = request.query.get("cid", "")
+    if not CLIENT_ID.match(chat_id):
+        chat_id = secrets.token_urlsafe(12)
+    name = request.query.get("name", "")[:40]
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    await ws.prepare(request)
+    request.app[SOCKETS][chat_id].add(ws)
+    try:
+        await ws.send_json({"type": "hello", "cid": chat_id})
+        state = await services.store.load(f"web:{chat_id}")
+        if state is None or not state.welcomed:
+            for reply in await services.engine.welcome("web", chat_id, name):
+                await ws.send_json(_frame(reply))
+        elif state.status != "bot":
+            await ws.send_json({"type": "status", "status": state.status})
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await _on_text(request.app, ws, chat_id, name, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                await ws.send_json({"type": "error", "code": "binary_frame"})
+            elif msg.type == WSMsgType.ERROR:
+                log.info("chat socket error: %s", ws.exception())
+    finally:
+        request.app[SOCKETS][chat_id].discard(ws)
+        if not request.app[SOCKETS][chat_id]:
+            request.app[SOCKETS].pop(chat_id, None)
+    return ws
+
+
+async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str, name: str,
+                   data: str) -> None:
+    services = app[web_app.SERVICES]
+    try:
+        frame = json.loads(data)
+    except ValueError:
+        await ws.send_json({"type": "error", "code": "bad_json"})
+        return
+    if not isinstance(frame, dict) or frame.get("type") != "message":
+        await ws.send_json({"type": "error", "code": "bad_frame"})
+        return
+    text = frame.get("text")
+    kind = frame.get("kind", "text")
+    if not isinstance(text, str) or kind not in ("text", "photo", "document", "other"):
+        await ws.send_json({"type": "error", "code": "bad_frame"})
+        return
+    turn = await services.engine.handle(
+        Incoming(channel="web", chat_id=chat_id, text=text, kind=kind, display_name=name)
+    )
+    for reply in turn.replies:
+        await ws.send_json(_frame(reply))
+    await ws.send_json({"type": "status", "status": turn.status})
+
+
+def setup(app: web.Application) -> None:
+    sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+    app[SOCKETS] = sockets
+    app.router.add_get("/chat", page)
+    app.router.add_get("/ws/chat", socket)

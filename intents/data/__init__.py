@@ -1,0 +1,1 @@
+"""Package data for intents (lexicons), loaded with importlib.resources."""

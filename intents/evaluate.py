@@ -1,0 +1,144 @@
+"""Measure the classifier on labelled lines: accuracy, macro-F1, per-intent P/R, confusion.
+
+Labels are the eight of the evaluation data; a predicted intent outside them counts as
+``other``. Confident-precision (precision among predictions at or above the threshold) says
+how often the bot is right when it answers without asking back.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+LABELS = ("greeting", "presale", "sizing", "refund", "complaint", "logistics", "human", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    id: str
+    text: str
+    label: str
+
+
+@dataclass
+class Report:
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_intent: dict[str, dict[str, float]]
+    confusion: dict[str, dict[str, int]]
+    confident_precision: float
+    confident_coverage: float
+    threshold: float
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "per_intent": self.per_intent,
+            "confusion": self.confusion,
+            "confident_precision": round(self.confident_precision, 4),
+            "confident_coverage": round(self.confident_coverage, 4),
+            "threshold": self.threshold,
+        }
+
+
+def read_tsv(path: str | Path) -> list[Example]:
+    """Lines ``ID<TAB>TEXT<TAB>LABEL``; raises ValueError naming the bad line."""
+    examples = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        for number, row in enumerate(csv.reader(handle, delimiter="\t",
+                                                quoting=csv.QUOTE_NONE), 1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) != 3:
+                raise ValueError(f"{path}:{number}: expected ID<TAB>TEXT<TAB>LABEL")
+            ident, text, label = (c.strip() for c in row)
+            if label not in LABELS:
+                raise ValueError(f"{path}:{number}: unknown label {label!r}")
+            examples.append(Example(ident, text, label))
+    return examples
+
+
+def to_label(intent: str) -> str:
+    return intent if intent in LABELS else "other"
+
+
+def evaluate(examples: Sequence[Example], predict: Callable[[str], tuple[str, float]],
+             threshold: float) -> Report:
+    """Run ``predict`` (text → intent, confidence) on every example and score it."""
+    pairs: list[tuple[Example, str, float]] = []
+    for ex in examples:
+        intent, conf = predict(ex.text)
+        pairs.append((ex, to_label(intent), conf))
+    confusion = {g: dict.fromkeys(LABELS, 0) for g in LABELS}
+    for ex, pred, _ in pairs:
+        confusion[ex.label][pred] += 1
+    per_intent: dict[str, dict[str, float]] = {}
+    f1s = []
+    for label in LABELS:
+        tp = confusion[label][label]
+        predicted = sum(confusion[g][label] for g in LABELS)
+        actual = sum(confusion[label].values())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / actual if actual else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_intent[label] = {"precision": round(precision, 4), "recall": round(recall, 4),
+                             "f1": round(f1, 4), "support": actual}
+        if actual:
+            f1s.append(f1)
+    correct = sum(1 for ex, pred, _ in pairs if pred == ex.label)
+    confident = [(ex, pred) for ex, pred, conf in pairs if conf >= threshold]
+    confident_right = sum(1 for ex, pred in confident if pred == ex.label)
+    errors = [{"id": ex.id, "text": ex.text, "gold": ex.label, "pred": pred,
+               "confidence": round(conf, 3)} for ex, pred, conf in pairs if pred != ex.label]
+    n = len(pairs)
+    return Report(
+        n=n,
+        accuracy=correct / n if n else 0.0,
+        macro_f1=sum(f1s) / len(f1s) if f1s else 0.0,
+        per_intent=per_intent,
+        confusion=confusion,
+        confident_precision=confident_right / len(confident) if confident else 0.0,
+        confident_coverage=len(confident) / n if n else 0.0,
+        threshold=threshold,
+        errors=errors,
+    )
+
+
+def format_report(report: Report, show_errors: int = 0) -> str:
+    """A plain-text report for the terminal."""
+    lines = [
+        f"lines: {report.n}",
+        f"accuracy: {report.accuracy:.3f}",
+        f"macro-F1: {report.macro_f1:.3f}",
+        f"confident (>= {report.threshold:.2f}): precision {report.confident_precision:.3f}"
+        f" on {report.confident_coverage:.0%} of lines",
+        "",
+        f"{'intent':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}",
+    ]
+    for label, m in report.per_intent.items():
+        lines.append(f"{label:<10} {m['precision']:>6.3f} {m['recall']:>6.3f} {m['f1']:>6.3f}"
+                     f" {int(m['support']):>5}")
+    lines += ["", "confusion (rows: gold, columns: predicted)",
+              "           " + " ".join(f"{label[:6]:>6}" for label in LABELS)]
+    for gold in LABELS:
+        lines.append(f"{gold:<10} " + " ".join(f"{report.confusion[gold][p]:>6}" for p in LABELS))
+    if show_errors:
+        pairs = Counter((e["gold"], e["pred"]) for e in report.errors)
+        lines += ["", "most confused pairs (gold → predicted):"]
+        for (gold, pred), count in pairs.most_common(show_errors):
+            lines.append(f"  {gold} → {pred}: {count}")
+            for err in _first(report.errors, gold, pred, 3):
+                lines.append(f"      {err['confidence']:.2f}  {err['text'][:60]}")
+    return "\n".join(lines)
+
+
+def _first(errors: Iterable[dict[str, Any]], gold: str, pred: str, k: int) -> list[dict[str, Any]]:
+    return [e for e in errors if e["gold"] == gold and e["pred"] == pred][:k]

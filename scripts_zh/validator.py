@@ -1,0 +1,83 @@
+"""Checks across the whole library that a per-file schema cannot see.
+
+Unknown template variables, template syntax, duplicate examples across intents, prompts an
+action needs, and the required system texts. Each problem is located as ``file:line``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scripts_zh.loader import line_index, locate
+from scripts_zh.models import REQUIRED_PROMPTS, REQUIRED_SYSTEM, Library, Problem
+from scripts_zh.renderer import TEMPLATE_VARIABLES, TemplateProblem, undeclared
+
+MIN_EXAMPLES = 20
+
+
+def _template_problems(rel: str, index: Mapping[tuple[object, ...], int],
+                       path: tuple[object, ...], template: str) -> list[Problem]:
+    try:
+        unknown = undeclared(template) - TEMPLATE_VARIABLES
+    except TemplateProblem as exc:
+        return [Problem(rel, locate(index, path), str(exc))]
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        return [Problem(rel, locate(index, path), f"unknown template variable: {names}")]
+    return []
+
+
+def _key(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
+    """Cross-file checks; severity 'error' blocks loading, 'warning' is advice."""
+    problems: list[Problem] = []
+    owners: dict[str, tuple[str, str]] = {}
+    for name, intent in sorted(library.intents.items()):
+        rel = f"intents/{name}.yaml"
+        index = line_index(texts.get(rel, ""))
+        for field in ("replies", "quick_replies"):
+            for i, template in enumerate(getattr(intent, field)):
+                problems += _template_problems(rel, index, (field, i), template)
+        for key, variants in intent.prompts.items():
+            for i, template in enumerate(variants):
+                problems += _template_problems(rel, index, ("prompts", key, i), template)
+        for key in REQUIRED_PROMPTS.get(intent.action, ()):
+            if key not in intent.prompts:
+                problems.append(Problem(rel, locate(index, ("prompts",)),
+                                        f"prompts.{key}: required by {intent.action}"))
+        if len(intent.examples) < MIN_EXAMPLES:
+            problems.append(Problem(rel, locate(index, ("examples",)),
+                                    f"examples: only {len(intent.examples)}; write at least "
+                                    f"{MIN_EXAMPLES} varied phrasings", severity="warning"))
+        for i, example in enumerate(intent.examples):
+            key = _key(example)
+            if not key:
+                continue
+            if key in owners:
+                other, _ = owners[key]
+                where = "this intent" if other == name else f"intent {other}"
+                problems.append(Problem(rel, locate(index, ("examples", i)),
+                                        f"duplicate example {example!r} (also in {where})"))
+            else:
+                owners[key] = (name, example)
+    rel = "system.yaml"
+    index = line_index(texts.get(rel, ""))
+    if "system.yaml" in texts:
+        for key in REQUIRED_SYSTEM:
+            if key not in library.system:
+                problems.append(Problem(rel, 1, f"{key}: missing system text"))
+    for key, variants in library.system.items():
+        for i, template in enumerate(variants):
+            problems += _template_problems(rel, index, (key, i), template)
+    return problems
+
+
+def validate_texts(texts: Mapping[str, str]) -> list[Problem]:
+    """Everything wrong with a library given as texts (used by the CLI and the editor)."""
+    from scripts_zh.loader import parse_library
+
+    _, problems = parse_library(texts)
+    return problems

@@ -1,0 +1,158 @@
+"""The engine end to end on the default library, with the in-memory store."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import Services
+from bot.storage import StoreUnavailable
+from bot.turn import Incoming, Turn
+from intents.normalize import is_traditional
+
+
+async def say(services: Services, text: str, chat: str = "t1", kind: str = "text") -> Turn:
+    return await services.engine.handle(
+        Incoming(channel="test", chat_id=chat, text=text, kind=kind))  # type: ignore[arg-type]
+
+
+def library_texts(services: Services, intent: str, key: str | None = None) -> list[str]:
+    found = services.brains.current.library.intents[intent]
+    return list(found.prompts[key] if key else found.replies)
+
+
+async def test_welcome_comes_from_the_library(services: Services) -> None:
+    replies = await services.engine.welcome("test", "w1")
+    assert len(replies) == 1
+    assert "测试小铺" in replies[0].text
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("你好", "greeting"),
+    ("这件是纯棉的吗", "presale"),
+    ("我要退货", "refund"),
+    ("转人工", "human"),
+])
+async def test_core_intents_are_answered(services: Services, text: str, intent: str) -> None:
+    turn = await say(services, text)
+    assert turn.intent == intent
+    assert turn.replies and all(r.text for r in turn.replies)
+    assert turn.confidence is not None and turn.confidence >= 0.45
+
+
+async def test_traditional_in_traditional_out(services: Services) -> None:
+    turn = await say(services, "發貨了嗎")
+    assert turn.intent == "logistics"
+    assert turn.replies
+    assert all(is_traditional(r.text) for r in turn.replies), [r.text for r in turn.replies]
+
+
+async def test_refund_asks_for_the_order_then_uses_it(services: Services) -> None:
+    first = await say(services, "我要退货")
+    assert first.slots.get("active_dialog") == "refund"
+    second = await say(services, "订单号 2345678901234567")
+    assert second.action == "action_refund"
+    assert second.slots["order_id"] == "2345678901234567"
+    assert "4567" in second.replies[0].text
+    assert "active_dialog" not in second.slots
+
+
+async def test_sizing_dialogue_over_several_turns(services: Services) -> None:
+    turns = [await say(services, line, "size1")
+             for line in ("你好", "这件卫衣什么码合适", "我170", "65公斤", "喜欢宽松点")]
+    last = turns[-1]
+    assert last.slots["height"] == 170 and last.slots["weight"] == 130
+    assert last.slots["fit"] == "loose"
+    assert last.slots.get("size") in {"M", "L", "XL"}
+    assert last.slots["size"] in last.replies[0].text
+    assert turns[2].action == "action_sizing"
+
+
+async def test_sizing_in_one_line(services: Services) -> None:
+    turn = await say(services, "身高175体重140斤穿什么码", "size2")
+    assert turn.action == "action_sizing"
+    assert turn.slots["height"] == 175 and turn.slots["weight"] == 140
+
+
+async def test_out_of_chart_hands_off(services: Services) -> None:
+    await say(services, "身高230 体重400斤 穿什么码", "size3")
+    turn = await say(services, "修身", "size3")
+    assert turn.status == "waiting"
+    assert turn.slots["handoff_reason"] == "sizing_out_of_chart"
+
+
+async def test_handoff_pauses_the_bot(services: Services) -> None:
+    turn = await say(services, "转人工", "h1")
+    assert turn.status == "waiting"
+    silent = await say(services, "有人吗", "h1")
+    assert silent.replies == [] and silent.status == "waiting"
+    transcript = await services.store.transcript("test:h1")
+    assert [e.role for e in transcript][-1] == "shopper"
+
+
+async def test_clarify_then_pick_an_option(services: Services) -> None:
+    state_key = "test:c1"
+    turn = await say(services, "那个", "c1")
+    assert turn.action in {"action_clarify", "action_fallback", "action_reply"}
+    state = await services.store.load(state_key)
+    assert state is not None
+    state.slots["clarify_options"] = ["refund", "logistics"]
+    await services.store.save(state_key, state)
+    picked = await say(services, "2", "c1")
+    assert picked.intent == "logistics" and picked.action == "action_logistics"
+
+
+async def test_repeated_misunderstanding_hands_off(services: Services) -> None:
+    state_key = "test:u1"
+    await say(services, "嗯？", "u1")
+    state = await services.store.load(state_key)
+    assert state is not None
+    state.slots["unanswered"] = services.settings.unanswered_handoff
+    await services.store.save(state_key, state)
+    turn = await say(services, "今天天气怎么样", "u1")
+    assert turn.status == "waiting"
+    assert turn.slots["handoff_reason"] == "unanswered"
+
+
+@pytest.mark.parametrize(("text", "kind", "action"), [
+    ("", "text", "input_empty"),
+    ("   \n ", "text", "input_empty"),
+    ("啊" * 5000, "text", "input_too_long"),
+    ("", "photo", "input_unsupported"),
+    ("", "sticker", "input_unsupported"),
+])
+async def test_bad_input_gets_a_clear_answer(services: Services, text: str, kind: str,
+                                             action: str) -> None:
+    turn = await say(services, text, "bad", kind)
+    assert turn.action == action
+    assert len(turn.replies) == 1 and turn.replies[0].text
+    assert turn.replies[0].text in [
+        t for t in services.brains.current.library.system[action]]
+
+
+@pytest.mark.parametrize("text", ["😀😀😀", "\x00\xff\xfe\x01binary", "！！！？？？", "\ud800x",
+                                  "https://example.com/item?id=1", "[订单x]"])
+async def test_odd_input_never_crashes(services: Services, text: str) -> None:
+    turn = await say(services, text, "odd")
+    assert turn.replies, turn
+    assert turn.action != "error"
+    assert not any("Traceback" in r.text for r in turn.replies)
+
+
+async def test_store_failure_becomes_the_error_text(services: Services,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(key: str) -> None:
+        raise StoreUnavailable("gone")
+
+    monkeypatch.setattr(services.store, "load", broken)
+    turn = await say(services, "你好", "gone")
+    assert turn.action == "error"
+    assert turn.replies[0].text in services.brains.current.library.system["error"]
+
+
+async def test_transcript_is_capped_and_masks_phones(services: Services) -> None:
+    services.settings.transcript_cap = 10
+    for i in range(12):
+        await say(services, f"我的手机13812345678 第{i}次", "cap")
+    transcript = await services.store.transcript("test:cap")
+    assert len(transcript) == 10
+    assert all("13812345678" not in e.text for e in transcript)

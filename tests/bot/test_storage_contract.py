@@ -1,0 +1,108 @@
+"""One contract for every ConversationStore backend: memory and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.storage import (
+    ConversationState,
+    ConversationStore,
+    MemoryConversationStore,
+    StoreUnavailable,
+    TranscriptEntry,
+)
+from bot.storage.redis import RedisConversationStore, connect
+from tests.conftest import redis_store
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest, redis_prefix: str
+                ) -> AsyncIterator[ConversationStore]:
+    if request.param == "memory":
+        yield MemoryConversationStore()
+        return
+    async with redis_store(redis_prefix) as backend:
+        yield backend
+
+
+async def test_unknown_conversation_is_none(store: ConversationStore) -> None:
+    assert await store.load("web:nobody") is None
+    assert await store.transcript("web:nobody") == []
+
+
+async def test_state_round_trips(store: ConversationStore) -> None:
+    state = ConversationState(channel="web", chat_id="a", display_name="小王", status="waiting",
+                              slots={"height": 170, "weight": 130.5, "order_id": "123"},
+                              traditional=True, turn=3)
+    await store.save("web:a", state)
+    loaded = await store.load("web:a")
+    assert loaded == state
+    assert loaded is not state
+
+
+async def test_saved_state_is_not_shared(store: ConversationStore) -> None:
+    state = ConversationState(slots={"a": 1})
+    await store.save("k", state)
+    state.slots["a"] = 2
+    loaded = await store.load("k")
+    assert loaded is not None and loaded.slots == {"a": 1}
+
+
+async def test_transcript_is_capped_and_ordered(store: ConversationStore) -> None:
+    for i in range(5):
+        await store.append("k", [TranscriptEntry("shopper", f"m{i}", float(i)),
+                                 TranscriptEntry("bot", f"r{i}", float(i), "presale", 0.9)], cap=6)
+    entries = await store.transcript("k")
+    assert len(entries) == 6
+    assert [e.text for e in entries] == ["m2", "r2", "m3", "r3", "m4", "r4"]
+    assert entries[-1].intent == "presale" and entries[-1].confidence == 0.9
+    assert [e.text for e in await store.transcript("k", last=2)] == ["m4", "r4"]
+
+
+async def test_delete_forgets_everything(store: ConversationStore) -> None:
+    await store.save("k", ConversationState(turn=1))
+    await store.append("k", [TranscriptEntry("shopper", "x", 0.0)], cap=10)
+    await store.delete("k")
+    assert await store.load("k") is None
+    assert await store.transcript("k") == []
+
+
+async def test_lock_serialises_one_conversation(store: ConversationStore) -> None:
+    order: list[str] = []
+
+    async def worker(name: str) -> None:
+        async with store.lock("k"):
+            order.append(f"{name}-in")
+            await asyncio.sleep(0.02)
+            order.append(f"{name}-out")
+
+    await asyncio.gather(worker("a"), worker("b"), worker("c"))
+    assert len(order) == 6
+    for i in range(0, 6, 2):
+        assert order[i].endswith("-in") and order[i + 1].endswith("-out")
+        assert order[i].split("-")[0] == order[i + 1].split("-")[0]
+
+
+async def test_locks_of_different_conversations_do_not_block(store: ConversationStore) -> None:
+    async with store.lock("k1"):
+        async with asyncio.timeout(2):
+            async with store.lock("k2"):
+                pass
+
+
+async def test_ping(store: ConversationStore) -> None:
+    assert await store.ping() is True
+
+
+async def test_redis_gone_is_store_unavailable() -> None:
+    store = RedisConversationStore(connect("redis://127.0.0.1:1/0"), prefix="gone")
+    with pytest.raises(StoreUnavailable):
+        await store.load("k")
+    with pytest.raises(StoreUnavailable):
+        async with store.lock("k"):
+            pass
+    assert await store.ping() is False
+    await store.close()

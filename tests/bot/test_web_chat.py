@@ -1,0 +1,104 @@
+"""The web chat over real HTTP and websockets on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.services import Services
+from bot.web import create_app
+from intents.normalize import is_traditional
+from tests.conftest import free_port
+
+
+@pytest.fixture
+async def base_url(services: Services) -> AsyncIterator[str]:
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def _until(ws: aiohttp.ClientWebSocketResponse, kind: str) -> list[dict[str, Any]]:
+    """Frames up to and including the first of ``kind``."""
+    frames = []
+    while True:
+        frame = await ws.receive_json(timeout=5)
+        frames.append(frame)
+        if frame["type"] == kind:
+            return frames
+
+
+async def test_root_leads_to_chat_page(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base_url + "/") as resp:
+            assert resp.status == 200
+            assert str(resp.url).endswith("/chat")
+            page = await resp.text()
+    assert "测试小铺" in page and "/static/chat.js" in page
+
+
+async def test_health(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base_url + "/health") as resp:
+            body = await resp.json()
+    assert resp.status == 200
+    assert body["status"] == "ok" and body["store_ok"] is True and body["intents"] >= 9
+
+
+async def test_chat_conversation(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=webtest0001") as ws:
+            hello, welcome = await ws.receive_json(), await ws.receive_json()
+            assert hello == {"type": "hello", "cid": "webtest0001"}
+            assert welcome["type"] == "reply" and "测试小铺" in welcome["text"]
+            await ws.send_json({"type": "message", "text": "我要退货"})
+            frames = await _until(ws, "status")
+            assert any(f["type"] == "reply" for f in frames)
+            assert frames[-1]["status"] == "bot"
+            await ws.send_json({"type": "message", "text": "發貨了嗎"})
+            frames = await _until(ws, "status")
+            assert all(is_traditional(f["text"]) for f in frames if f["type"] == "reply")
+
+
+async def test_reconnect_does_not_welcome_twice(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=webtest0002") as ws:
+            await ws.receive_json()
+            await ws.receive_json()
+        async with http.ws_connect(base_url + "/ws/chat?cid=webtest0002") as ws:
+            assert (await ws.receive_json())["type"] == "hello"
+            await ws.send_json({"type": "message", "text": "你好"})
+            frames = await _until(ws, "status")
+            assert len([f for f in frames if f["type"] == "reply"]) == 1
+
+
+@pytest.mark.parametrize(("raw", "code"), [
+    ("not json", "bad_json"),
+    ('{"type": "message"}', "bad_frame"),
+    ('{"type": "message", "text": 5}', "bad_frame"),
+    ("[1, 2]", "bad_frame"),
+])
+async def test_bad_frames_get_an_error_frame(base_url: str, raw: str, code: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=webtest0003") as ws:
+            await _until(ws, "reply")
+            await ws.send_str(raw)
+            assert await ws.receive_json(timeout=5) == {"type": "error", "code": code}
+            await ws.send_bytes(b"\x00\x01")
+            assert (await ws.receive_json(timeout=5))["code"] == "binary_frame"
+            await ws.send_json({"type": "message", "text": "你好"})
+            assert (await _until(ws, "status"))[-1]["type"] == "status"
+
+
+async def test_bad_client_id_gets_a_fresh_one(base_url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=<script>") as ws:
+            hello = await ws.receive_json()
+    assert hello["type"] == "hello" and hello["cid"] != "<script>" and len(hello["cid"]) >= 8
