@@ -102,6 +102,12 @@ def cmd_scripts_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from bot.users_cli import run_users
+
+    return asyncio.run(run_users(_settings(args), args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kefu", description="A shop's customer-service bot.")
     parser.add_argument("--config", help="YAML settings file (default: $KEFU_CONFIG)")
@@ -138,6 +144,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", default="men_tops")
     p.add_argument("--fit", choices=("loose", "regular", "slim"))
     p.set_defaults(func=cmd_size)
+
+    p = sub.add_parser("users", help="agents' and managers' accounts")
+    users = p.add_subparsers(dest="users_command", required=True)
+    u = users.add_parser("add", help="create or reset an account (asks for the password)")
+    u.add_argument("name")
+    u.add_argument("--role", choices=("agent", "manager"), required=True)
+    u.add_argument("--display-name", default="")
+    u.add_argument("--password-stdin", action="store_true",
+                   help="read the password from stdin instead of prompting")
+    u.set_defaults(func=cmd_users)
+    u = users.add_parser("remove", help="delete an account")
+    u.add_argument("name")
+    u.set_defaults(func=cmd_users)
+    u = users.add_parser("list", help="list accounts")
+    u.set_defaults(func=cmd_users)
 
     p = sub.add_parser("scripts", help="the script library (话术库)")
     scripts = p.add_subparsers(dest="scripts_command", required=True)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.auth import UserStore, make_user_store
 from bot.brain import Brain, BrainHolder
 from bot.engine import Engine
 from bot.storage import ConversationStore, MemoryConversationStore
@@ -28,6 +29,7 @@ class Services:
     brains: BrainHolder
     store: ConversationStore
     engine: Engine
+    users: UserStore
     started_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -44,7 +46,8 @@ class Services:
         if store is None:
             store = make_store(settings)
         engine = Engine(settings, brains, store, clock=clock)
-        return cls(settings=settings, brains=brains, store=store, engine=engine)
+        return cls(settings=settings, brains=brains, store=store, engine=engine,
+                   users=make_user_store(settings))
 
     async def close(self) -> None:
         await self.store.close()

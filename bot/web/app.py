@@ -9,7 +9,8 @@ import jinja2
 from aiohttp import web
 
 from bot.services import Services
-from bot.web import chat, health
+from bot.auth.secret import secret_key
+from bot.web import auth, chat, health
 
 HERE = Path(__file__).resolve().parent
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
@@ -32,4 +33,5 @@ def create_app(services: Services) -> web.Application:
     app.router.add_static("/static", HERE / "static", append_version=True)
     chat.setup(app)
     health.setup(app)
+    auth.setup(app, auth.Auth(services.users, secret_key(services.settings)))
     return app

@@ -1,0 +1,102 @@
+"""Accounts and logins over real HTTP: hashing, wrong passwords, lockout, cookies."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.auth import FileUserStore, RedisUserStore, UserError, UserStore
+from bot.auth.users import check_password, new_user
+from bot.services import Services
+from bot.web import create_app
+from tests.bot.test_cli import run
+from tests.conftest import free_port, redis_client
+
+
+@pytest.fixture(params=["file", "redis"])
+async def users(request: pytest.FixtureRequest, tmp_path: Path,
+                redis_prefix: str) -> AsyncIterator[UserStore]:
+    if request.param == "file":
+        yield FileUserStore(tmp_path / "users.json")
+        return
+    async with redis_client(redis_prefix) as client:
+        yield RedisUserStore(client, prefix=redis_prefix)
+
+
+async def test_user_store_contract(users: UserStore) -> None:
+    assert await users.get("amy") is None
+    await users.put(new_user("amy", "agent", "correct horse"))
+    await users.put(new_user("boss", "manager", "battery staple"))
+    amy = await users.get("amy")
+    assert amy is not None and amy.role == "agent"
+    assert "correct horse" not in amy.password_hash
+    assert check_password(amy, "correct horse") and not check_password(amy, "wrong one!")
+    assert [u.name for u in await users.all()] == ["amy", "boss"]
+    assert await users.delete("amy") and not await users.delete("amy")
+
+
+@pytest.mark.parametrize(("name", "role", "password"), [
+    ("a", "agent", "long enough"), ("amy", "admin", "long enough"), ("amy", "agent", "short"),
+    ("bad name!", "agent", "long enough")])
+def test_bad_accounts_are_refused(name: str, role: str, password: str) -> None:
+    with pytest.raises(UserError):
+        new_user(name, role, password)
+
+
+@pytest.fixture
+async def site(services: Services) -> AsyncIterator[str]:
+    await services.users.put(new_user("amy", "agent", "correct horse"))
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+
+
+async def test_wrong_password_is_clear_and_rate_limited(site: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(5):
+            async with http.post(site + "/login",
+                                 data={"name": "amy", "password": "nope nope"}) as resp:
+                assert resp.status == 401
+                assert "用户名或密码不正确" in await resp.text()
+        async with http.post(site + "/login",
+                             data={"name": "amy", "password": "correct horse"}) as resp:
+            assert resp.status == 429
+            assert "尝试次数过多" in await resp.text()
+        assert not http.cookie_jar.filter_cookies(site).get("kefu_session")
+
+
+async def test_login_sets_a_signed_cookie_and_logout_clears_it(site: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(site + "/login", data={"name": "amy", "password": "correct horse",
+                                                    "next": "//evil.example"},
+                             allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert resp.headers["Location"] == "/console"
+            cookie = resp.cookies["kefu_session"]
+            assert cookie["httponly"] and cookie["samesite"] == "Lax"
+            assert "amy" not in cookie.value or "." in cookie.value
+        async with http.post(site + "/logout", allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert resp.cookies["kefu_session"].value == ""
+
+
+def test_users_cli_adds_lists_and_removes(tmp_path: Path) -> None:
+    env = {"KEFU_DATA_DIR": str(tmp_path)}
+    added = run("users", "add", "amy", "--role", "agent", stdin="correct horse\n", env=env)
+    assert added.returncode == 0, added.stderr
+    assert "added amy (agent)" in added.stdout
+    assert (tmp_path / "users.json").stat().st_mode & 0o077 == 0
+    assert "correct horse" not in (tmp_path / "users.json").read_text()
+    listed = run("users", "list", env=env)
+    assert "amy\tagent" in listed.stdout
+    short = run("users", "add", "bob", "--role", "agent", stdin="short\n", env=env)
+    assert short.returncode == 2 and "password too short" in short.stderr
+    removed = run("users", "remove", "amy", env=env)
+    assert removed.returncode == 0 and "removed amy" in removed.stdout
