@@ -8,8 +8,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.services import Services
 from bot.auth.secret import secret_key
+from bot.services import Services
 from bot.web import auth, chat, health
 
 HERE = Path(__file__).resolve().parent
