@@ -69,9 +69,14 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 def new_user(name: str, role: str, password: str, display_name: str = "") -> User:
     if not NAME.match(name):
         raise UserError("name: 2-32 letters, digits, '_', '.', '-' or Chinese characters")
-    if role != "agent" and role != "manager":
+    checked: Role
+    if role == "agent":
+        checked = "agent"
+    elif role == "manager":
+        checked = "manager"
+    else:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    return User(name, role, hash_password(password), display_name or name)
+    return User(name, checked, hash_password(password), display_name or name)
 
 
 class UserStore(ABC):
