@@ -27,6 +27,7 @@ from scripts_zh.loader import load_library
 
 REDIS_URL = os.environ.get("KEFU_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
+KEEP_ENV = ("KEFU_REQUIRE_REDIS", "KEFU_TEST_REDIS_URL", "KEFU_SCREENSHOTS")
 
 
 def redis_available() -> bool:
@@ -50,7 +51,7 @@ def require_redis() -> None:
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's KEFU_* settings."""
     for key in list(os.environ):
-        if key.startswith("KEFU_") and key not in ("KEFU_REQUIRE_REDIS", "KEFU_TEST_REDIS_URL"):
+        if key.startswith("KEFU_") and key not in KEEP_ENV:
             monkeypatch.delenv(key, raising=False)
 
 
