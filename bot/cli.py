@@ -66,6 +66,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         p = brain.classifier.predict(normalize(text).text)
         return p.intent, p.confidence
 
+    if args.leaks:
+        from intents.evaluate import leaks
+
+        found = leaks({i.name: list(i.examples) for i in brain.library.intents.values()},
+                      examples)
+        for leak in found:
+            print(f"{leak['intent']}: {leak['example']!r} ~ line {leak['id']}"
+                  f" ({leak['similarity']})")
+        print(f"{len(found)} library example(s) nearly repeat evaluation lines")
+        return 1 if found else 0
     report = evaluate(examples, predict, settings.classifier_threshold)
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False))
@@ -134,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--errors", action="store_true", help="show the most confused pairs")
+    p.add_argument("--leaks", action="store_true",
+                   help="list library examples that nearly repeat lines of FILE (exit 1 if any)")
     p.add_argument("--library", help="library folder (default: the configured one)")
     p.set_defaults(func=cmd_eval)
 

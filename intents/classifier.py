@@ -1,8 +1,10 @@
 """The intent classifier, trained at load time from the script library alone.
 
-A multinomial logistic regression over TF-IDF character n-grams plus one feature per intent
-that fires when one of its keywords appears. scikit-learn fits it; inference is a sparse
-dot product done here with numpy, so one line costs tens of microseconds, not milliseconds.
+A multinomial logistic regression over two TF-IDF blocks (character n-grams; jieba words,
+word bigrams and one feature per intent that fires when one of its keywords appears), each
+block L2-normalised on its own. scikit-learn fits it (saga: well under a second for a few
+thousand examples); inference is a sparse dot product done here with numpy, so one line
+costs tens of microseconds, not milliseconds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-from intents.features import features
+from intents.features import features, init_words, is_word_feature
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,7 @@ class IntentClassifier:
     def train(cls, intents: Iterable[TrainingIntent], normalize: Callable[[str], str],
               c: float = 8.0) -> IntentClassifier:
         """Fit on every example (and keyword) of every intent; ``normalize`` canonicalises text."""
+        init_words()
         intents = list(intents)
         labels = [i.name for i in intents]
         keywords = {i.name: [normalize(k) for k in i.keywords] for i in intents}
@@ -95,7 +98,8 @@ class IntentClassifier:
             cols += idx
             vals += val
         matrix = csr_matrix((vals, (rows, cols)), shape=(n_docs, len(vocab)))
-        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        model = LogisticRegression(C=c, solver="saga", max_iter=200, tol=1e-3,
+                                   class_weight="balanced", random_state=0)
         model.fit(matrix, np.array(y))
         weights = np.ascontiguousarray(model.coef_.T)
         bias = model.intercept_.copy()
@@ -115,15 +119,20 @@ class IntentClassifier:
     @staticmethod
     def _vector(feats: Mapping[str, float], vocab: Mapping[str, int],
                 idf: np.ndarray) -> tuple[list[int], list[float]]:
-        idx: list[int] = []
-        val: list[float] = []
+        blocks: tuple[tuple[list[int], list[float]], ...] = (([], []), ([], []))
         for feat, count in feats.items():
             i = vocab.get(feat)
             if i is not None:
+                idx, val = blocks[is_word_feature(feat)]
                 idx.append(i)
                 val.append((1.0 + math.log(count)) * float(idf[i]))
-        norm = math.sqrt(sum(v * v for v in val)) or 1.0
-        return idx, [v / norm for v in val]
+        out_idx: list[int] = []
+        out_val: list[float] = []
+        for idx, val in blocks:
+            norm = math.sqrt(sum(v * v for v in val)) or 1.0
+            out_idx += idx
+            out_val += [v / norm for v in val]
+        return out_idx, out_val
 
     def predict(self, text: str) -> Prediction:
         """Rank every intent for one normalised line."""

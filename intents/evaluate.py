@@ -142,3 +142,26 @@ def format_report(report: Report, show_errors: int = 0) -> str:
 
 def _first(errors: Iterable[dict[str, Any]], gold: str, pred: str, k: int) -> list[dict[str, Any]]:
     return [e for e in errors if e["gold"] == gold and e["pred"] == pred][:k]
+
+
+def _bigrams(text: str) -> set[str]:
+    core = "".join(ch for ch in text.lower() if ch.isalnum())
+    return {core[i : i + 2] for i in range(len(core) - 1)} or {core}
+
+
+def leaks(library: dict[str, list[str]], examples: Sequence[Example],
+          threshold: float = 0.8) -> list[dict[str, Any]]:
+    """Library examples that (nearly) repeat an evaluation line: a measurement is only
+    honest when the library was not written from the lines it is measured on."""
+    found = []
+    grams = [(ex, _bigrams(ex.text)) for ex in examples]
+    for intent, lines in library.items():
+        for line in lines:
+            mine = _bigrams(line)
+            for ex, theirs in grams:
+                union = len(mine | theirs)
+                similarity = len(mine & theirs) / union if union else 0.0
+                if similarity >= threshold and min(len(mine), len(theirs)) >= 3:
+                    found.append({"intent": intent, "example": line, "id": ex.id,
+                                  "similarity": round(similarity, 2)})
+    return found

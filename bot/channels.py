@@ -1,0 +1,38 @@
+"""How the bot reaches a shopper outside a reply to their own message.
+
+Agent replies, "an agent joined", the rating question after close: these start on the
+agent's side, so the handoff bridge hands them to the shopper's channel through an Outbox.
+Each channel (web chat, Telegram) registers one under its channel name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from bot.turn import Reply
+
+Sender = Literal["bot", "agent"]
+
+
+class Outbox(Protocol):
+    """Delivers messages to one channel's shoppers; must never raise for a gone shopper."""
+
+    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: Sender = "bot",
+                      agent_name: str | None = None, status: str | None = None) -> bool:
+        """Send ``replies`` in order; ``status`` tells UIs the conversation's new status.
+        Returns False when this process cannot reach that shopper (another process may)."""
+        ...
+
+
+class Channels:
+    """Outboxes by channel name."""
+
+    def __init__(self) -> None:
+        self._outboxes: dict[str, Outbox] = {}
+
+    def register(self, channel: str, outbox: Outbox) -> None:
+        self._outboxes[channel] = outbox
+
+    def get(self, channel: str) -> Outbox | None:
+        return self._outboxes.get(channel)
