@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config.hours import BusinessHours
 
 DEFAULT_LIBRARY = Path(__file__).resolve().parent.parent / "scripts_zh" / "library"
 
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     transcript_cap: int = Field(default=200, ge=10, le=100_000)
     max_message_chars: int = Field(default=1000, ge=10, le=100_000)
     unanswered_handoff: int = Field(default=2, ge=1, le=20)
+    # NoDecode: KEFU_HOURS reaches BusinessHours as a string, which parses the JSON itself so
+    # that bad JSON is reported as "KEFU_HOURS: ..." like any other wrong value.
+    hours: Annotated[BusinessHours, NoDecode] = BusinessHours()
 
     @field_validator("timezone")
     @classmethod

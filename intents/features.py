@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from itertools import pairwise
 from functools import lru_cache
+from itertools import pairwise
 
 import jieba
 
