@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import rasa_sdk
@@ -20,6 +21,7 @@ from bot.brain import Brain, BrainHolder
 from bot.storage import ConversationState, ConversationStore, StoreUnavailable, TranscriptEntry
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
+from config.hours import status_at
 from intents.classifier import Prediction
 from intents.entities import Entity, extract, mask_pii
 from intents.normalize import normalize
@@ -147,11 +149,14 @@ class Engine:
                    for r in (result.responses if result else []) if r.get("text")]
         paused = self._apply(state, events)
         state.slots["anger"] = round(anger, 3)
+        notice = self._hours_notice(brain, state, now)
+        if notice is not None:
+            replies.insert(0, notice[1])
         turn = Turn(text=msg.text, intent=route.intent, confidence=route.confidence,
                     ranking=[{"intent": s.intent, "confidence": round(s.confidence, 4)}
                              for s in prediction.ranking[:3]],
                     replies=replies, status=state.status, action=route.action,
-                    anger=round(anger, 3))
+                    anger=round(anger, 3), auto_reply=notice[0] if notice else None)
         await self._log(msg.key, [
             TranscriptEntry("shopper", mask_pii(msg.text), now, route.intent,
                             None if route.confidence is None else round(route.confidence, 3)),
@@ -166,6 +171,21 @@ class Engine:
                       if v is not None and k not in INTERNAL_SLOTS}
         await self.store.save(msg.key, state)
         return turn
+
+    def _hours_notice(self, brain: Brain, state: ConversationState,
+                      now: float) -> tuple[str, Reply] | None:
+        """The off-hours or break text, once per closed period (episode) per conversation."""
+        status = status_at(self.settings.hours, datetime.fromtimestamp(now, UTC),
+                           self.settings.tz)
+        if status.state == "open" or status.episode is None or status.text_key is None:
+            if state.auto_reply_episode and not state.auto_reply_episode.startswith("busy"):
+                state.auto_reply_episode = None
+            return None
+        if state.auto_reply_episode == status.episode:
+            return None
+        state.auto_reply_episode = status.episode
+        opens = status.opens_at.strftime("%H:%M") if status.opens_at else ""
+        return status.state, self._system(brain, status.text_key, state, opens_at=opens)
 
     def _guard(self, msg: Incoming) -> str | None:
         """Input the classifier should never see: non-text, empty, or too long."""

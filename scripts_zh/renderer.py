@@ -33,6 +33,7 @@ TEMPLATE_VARIABLES = frozenset(
         "agent_name",
         "chart_title",
         "rating",
+        "opens_at",
     }
 )
 
