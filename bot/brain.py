@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from intents.augment import variants
 from intents.classifier import IntentClassifier, TrainingIntent
 from intents.normalize import normalize
 from scripts_zh.models import Library
+
+#: Intents whose examples are not themselves requests: a greeting before them adds nothing.
+UNPREFIXED = frozenset({"greeting", "thanks", "goodbye", "fallback"})
 
 
 def canonical(text: str) -> str:
@@ -29,9 +33,14 @@ class Brain:
 
     @classmethod
     def build(cls, library: Library, shop_name: str, version: str = "") -> Brain:
+        greeting = library.intent("greeting")
+        openers = [e for e in greeting.examples if len(e) <= 8] if greeting else []
         intents = [
-            TrainingIntent(name=i.name, examples=i.examples, keywords=i.keywords)
-            for i in library.intents.values()
+            TrainingIntent(name=i.name, keywords=i.keywords,
+                           examples=variants(i.examples, openers, seed=index)
+                           if i.name not in UNPREFIXED
+                           else i.examples)
+            for index, i in enumerate(library.intents.values())
         ]
         classifier = IntentClassifier.train(intents, canonical)
         return cls(library, classifier, shop_name, version or library.digest)

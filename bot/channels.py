@@ -26,13 +26,23 @@ class Outbox(Protocol):
 
 
 class Channels:
-    """Outboxes by channel name."""
+    """Outboxes by channel name.
+
+    ``everywhere`` outboxes reach only shoppers connected to this process (web sockets), so
+    every process delivers to them; the others (Telegram) can reach any shopper from any
+    process, so exactly one process delivers each message.
+    """
 
     def __init__(self) -> None:
-        self._outboxes: dict[str, Outbox] = {}
+        self._outboxes: dict[str, tuple[Outbox, bool]] = {}
 
-    def register(self, channel: str, outbox: Outbox) -> None:
-        self._outboxes[channel] = outbox
+    def register(self, channel: str, outbox: Outbox, *, everywhere: bool = False) -> None:
+        self._outboxes[channel] = (outbox, everywhere)
 
     def get(self, channel: str) -> Outbox | None:
-        return self._outboxes.get(channel)
+        found = self._outboxes.get(channel)
+        return found[0] if found else None
+
+    def everywhere(self, channel: str) -> bool:
+        found = self._outboxes.get(channel)
+        return bool(found and found[1])

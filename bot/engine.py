@@ -18,6 +18,7 @@ import rasa_sdk
 
 from bot.actions import build_executor
 from bot.brain import Brain, BrainHolder
+from bot.editor import hits
 from bot.storage import ConversationState, ConversationStore, StoreUnavailable, TranscriptEntry
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
@@ -26,7 +27,7 @@ from intents.classifier import Prediction
 from intents.entities import Entity, extract, mask_pii
 from intents.normalize import normalize
 from intents.preferences import bare_number, detect_fit
-from intents.sentiment import score
+from intents.sentiment import ANGRY, score
 from scripts_zh.renderer import pick, render
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ MEASUREMENTS = frozenset({"height", "weight", "shoe_size", "foot_length"})
 #: Intents where a measurement is context, not a sizing question ("170的裤子短了要退").
 AFTER_SALE = frozenset({"refund", "complaint", "logistics", "human"})
 #: Slots that are the engine's bookkeeping rather than facts about the shopper.
-INTERNAL_SLOTS = frozenset({"turn", "traditional", "anger"})
+INTERNAL_SLOTS = frozenset({"turn", "traditional", "anger", "handoff_on_anger"})
 
 PauseHook = Callable[[str, ConversationState, "Turn"], Awaitable[list[Reply]]]
 RelayHook = Callable[[str, ConversationState, Incoming], Awaitable[list[Reply]]]
+ClosedHook = Callable[[str, ConversationState, str], Awaitable[list[Reply] | None]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Engine:
         self.executor = build_executor(brains)
         self.on_pause: PauseHook | None = None
         self.on_paused_message: RelayHook | None = None
+        self.on_closed_message: ClosedHook | None = None
+        self.is_busy: Callable[[], Awaitable[bool]] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -126,6 +130,16 @@ class Engine:
                                       *[TranscriptEntry("bot", r.text, now) for r in turn.replies]])
             return turn
         if state.status == "closed":
+            answered = (await self.on_closed_message(msg.key, state, msg.text)
+                        if self.on_closed_message else None)
+            if answered is not None:
+                state.updated_at = now
+                await self.store.save(msg.key, state)
+                await self._log(msg.key, [TranscriptEntry("shopper", msg.text[:200], now),
+                                          *[TranscriptEntry("bot", r.text, now)
+                                            for r in answered]])
+                return Turn(text=msg.text, replies=answered, status=state.status,
+                            action="rating")
             state = self._reopen(state)
 
         norm = normalize(msg.text)
@@ -136,7 +150,8 @@ class Engine:
         history = [e.text for e in await self.store.transcript(msg.key, last=20)
                    if e.role == "shopper"]
         anger = score(msg.text, history).anger
-        route = self._route(brain, state, norm.text, prediction, entities)
+        route = self._route(brain, state, norm.text, prediction, entities, anger)
+        hits.route_chosen(self, route.intent, route.action)
         state.turn += 1
         state.updated_at = now
         tracker = self._tracker(msg, state, norm.text, route, prediction, entities, anger)
@@ -198,7 +213,7 @@ class Engine:
         return None
 
     def _route(self, brain: Brain, state: ConversationState, text: str,
-               prediction: Prediction, entities: list[Entity]) -> Route:
+               prediction: Prediction, entities: list[Entity], anger: float) -> Route:
         library = brain.library
         threshold = self.settings.classifier_threshold
         top = prediction.ranking[0]
@@ -220,8 +235,14 @@ class Engine:
         kinds = {e.kind for e in entities}
         if kinds & MEASUREMENTS and top.intent not in AFTER_SALE and "sizing" in library.intents:
             return Route("action_sizing", "sizing", top.confidence)
-        if int(state.slots.get("unanswered") or 0) >= self.settings.unanswered_handoff:
+        limit = self.settings.unanswered_handoff
+        if limit and int(state.slots.get("unanswered") or 0) >= limit:
             state.slots["handoff_reason"] = "unanswered"
+            return Route("action_handoff", top.intent, top.confidence)
+        angry_complaint = top.intent == "complaint" and anger >= ANGRY
+        if not angry_complaint and any(word and word in text
+                                       for word in library.system.get("handoff_keywords", ())):
+            state.slots["handoff_reason"] = "keyword"
             return Route("action_handoff", top.intent, top.confidence)
         if top.confidence < threshold:
             return Route("action_clarify", top.intent, top.confidence)
@@ -255,7 +276,7 @@ class Engine:
     def _tracker(self, msg: Incoming, state: ConversationState, text: str, route: Route,
                  prediction: Prediction, entities: list[Entity], anger: float) -> dict[str, Any]:
         slots = {**state.slots, "turn": state.turn, "traditional": state.traditional,
-                 "anger": anger}
+                 "anger": anger, "handoff_on_anger": self.settings.handoff_on_anger}
         intent = {"name": route.intent, "confidence": route.confidence}
         return {
             "sender_id": msg.key,

@@ -33,6 +33,7 @@ def print_advice(settings: Settings, *, chart: str, height: float | None, weight
     context: dict[str, object] = {
         "shop_name": settings.shop_name, "slots": {}, "size": advice.size,
         "alt_size": advice.alt_size, "fit": fit, "chart_title": size_chart.title,
+        "alt_fit": fit,
         "height": _num(height), "weight": _num(weight_jin),
         "reason": render(pick(reasons, 0), {}) if reasons else "",
     }

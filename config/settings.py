@@ -46,11 +46,14 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
-    classifier_threshold: float = Field(default=0.45, ge=0.0, le=1.0)
+    classifier_threshold: float = Field(default=0.7, ge=0.0, le=1.0)
     clarify_margin: float = Field(default=0.12, ge=0.0, le=1.0)
     transcript_cap: int = Field(default=200, ge=10, le=100_000)
     max_message_chars: int = Field(default=1000, ge=10, le=100_000)
-    unanswered_handoff: int = Field(default=2, ge=1, le=20)
+    unanswered_handoff: int = Field(default=2, ge=0, le=20)
+    handoff_on_anger: bool = True
+    handoff_timeout: float = Field(default=180.0, ge=10.0, le=86_400.0)
+    agent_capacity: int = Field(default=5, ge=1, le=100)
     # NoDecode: KEFU_HOURS reaches BusinessHours as a string, which parses the JSON itself so
     # that bad JSON is reported as "KEFU_HOURS: ..." like any other wrong value.
     hours: Annotated[BusinessHours, NoDecode] = BusinessHours()

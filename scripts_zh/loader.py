@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from scripts_zh.models import Intent, Library, Problem
 
 MAX_FILE_BYTES = 2_000_000
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class LibraryError(Exception):
@@ -49,7 +50,7 @@ def line_index(text: str) -> dict[tuple[Any, ...], int]:
     """Map each key path (("examples", 3), ("replies",)) to its 1-based line in ``text``."""
     index: dict[tuple[Any, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
         return index
 
@@ -70,7 +71,20 @@ def line_index(text: str) -> dict[tuple[Any, ...], int]:
     return index
 
 
-def locate(index: Mapping[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
+class LazyLines:
+    """A line index built only when a problem needs a line: a clean library never pays."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._index: dict[tuple[Any, ...], int] | None = None
+
+    def get(self, key: tuple[Any, ...]) -> int | None:
+        if self._index is None:
+            self._index = line_index(self.text)
+        return self._index.get(key)
+
+
+def locate(index: Mapping[tuple[Any, ...], int] | LazyLines, path: tuple[Any, ...]) -> int:
     """The line of the deepest known prefix of ``path`` (1 if nothing matches)."""
     for cut in range(len(path), -1, -1):
         line = index.get(tuple(path[:cut]))
@@ -82,7 +96,7 @@ def locate(index: Mapping[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
 def parse_yaml(rel: str, text: str) -> tuple[Any, list[Problem]]:
     """Parse one file, turning YAML syntax errors into a located Problem."""
     try:
-        return yaml.safe_load(text), []
+        return yaml.load(text, Loader=_Loader), []
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -22,6 +22,7 @@ TEMPLATE_VARIABLES = frozenset(
         "slots",
         "size",
         "alt_size",
+        "alt_fit",
         "height",
         "weight",
         "fit",
@@ -34,6 +35,7 @@ TEMPLATE_VARIABLES = frozenset(
         "chart_title",
         "rating",
         "opens_at",
+        "count",
     }
 )
 

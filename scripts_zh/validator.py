@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scripts_zh.loader import line_index, locate
+from scripts_zh.loader import LazyLines, locate
 from scripts_zh.models import REQUIRED_PROMPTS, REQUIRED_SYSTEM, Library, Problem
 from scripts_zh.renderer import TEMPLATE_VARIABLES, TemplateProblem, undeclared
 
 MIN_EXAMPLES = 20
 
 
-def _template_problems(rel: str, index: Mapping[tuple[object, ...], int],
+def _template_problems(rel: str, index: LazyLines,
                        path: tuple[object, ...], template: str) -> list[Problem]:
     try:
         unknown = undeclared(template) - TEMPLATE_VARIABLES
@@ -37,7 +37,7 @@ def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
     owners: dict[str, tuple[str, str]] = {}
     for name, intent in sorted(library.intents.items()):
         rel = f"intents/{name}.yaml"
-        index = line_index(texts.get(rel, ""))
+        index = LazyLines(texts.get(rel, ""))
         for field in ("replies", "quick_replies"):
             for i, template in enumerate(getattr(intent, field)):
                 problems += _template_problems(rel, index, (field, i), template)
@@ -64,7 +64,7 @@ def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
             else:
                 owners[key] = (name, example)
     rel = "system.yaml"
-    index = line_index(texts.get(rel, ""))
+    index = LazyLines(texts.get(rel, ""))
     if "system.yaml" in texts:
         for key in REQUIRED_SYSTEM:
             if key not in library.system:

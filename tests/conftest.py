@@ -7,6 +7,7 @@ of skipping it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import uuid
@@ -55,9 +56,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(key, raising=False)
 
 
+#: Business hours that never close, so tests do not depend on the time they run at.
+ALWAYS_OPEN = json.dumps({"weekly": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat",
+                                                   "sun"), ["00:00-24:00"]), "breaks": []})
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings(shop_name="测试小铺", data_dir=tmp_path / "data")
+    return load_settings(shop_name="测试小铺", data_dir=tmp_path / "data",
+                         hours=json.loads(ALWAYS_OPEN))
 
 
 

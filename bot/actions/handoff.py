@@ -39,6 +39,6 @@ class ActionComplaint(KefuAction):
         anger = tracker.get_slot("anger")
         if anger is None:
             anger = score(tracker.latest_message.get("text") or "").anger
-        if float(anger) >= ANGRY:
+        if tracker.get_slot("handoff_on_anger") is not False and float(anger) >= ANGRY:
             return [SlotSet("handoff_reason", "angry_complaint"), ConversationPaused()]
         return [SlotSet("unanswered", 0)]

@@ -59,18 +59,29 @@ class ActionSizing(KefuAction):
             return [*events, SlotSet("fit_asked", True), SlotSet("active_dialog", "sizing")]
 
         advice = advise(chart, height_cm=float(height), weight_jin=float(weight), fit=fit)
+        size, alt_size, status = advice.size, advice.alt_size, advice.status
+        if status == "borderline" and size and alt_size and fit in ("loose", "slim"):
+            # The shopper already said how it should fit: choose, don't ask again.
+            ordered = chart.size_names()
+            larger, smaller = sorted((size, alt_size), key=lambda name: ordered.index(name),
+                                     reverse=True)
+            size, alt_size = (larger, smaller) if fit == "loose" else (smaller, larger)
+            status = "ok"
         reason = self._reason(say, advice.reason_key)
-        common = {"height": _num(height), "weight": _num(weight), "size": advice.size,
-                  "alt_size": advice.alt_size, "fit": fit, "reason": reason,
+        names = chart.size_names()
+        alt_fit = None
+        if size in names and alt_size in names:
+            alt_fit = "loose" if names.index(str(alt_size)) > names.index(str(size)) else "slim"
+        common = {"height": _num(height), "weight": _num(weight), "size": size,
+                  "alt_size": alt_size, "fit": fit, "alt_fit": alt_fit, "reason": reason,
                   "chart_title": chart.title}
         events += [SlotSet("active_dialog", None), SlotSet("fit_asked", None)]
-        if advice.status == "out_of_chart":
+        if status == "out_of_chart":
             say.prompt("out_of_chart", **common)
             return [*events, SlotSet("handoff_reason", "sizing_out_of_chart"),
                     ConversationPaused()]
-        key = "borderline" if advice.status == "borderline" else "advice"
-        say.prompt(key, **common)
-        return [*events, SlotSet("size", advice.size)]
+        say.prompt("borderline" if status == "borderline" else "advice", **common)
+        return [*events, SlotSet("size", size)]
 
     @staticmethod
     def _answer_to_question(found: dict[str, Any], text: str, tracker: Tracker) -> None:

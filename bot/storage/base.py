@@ -95,6 +95,11 @@ class ConversationStore(ABC):
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold while handling one message of ``key``: messages are handled one at a time."""
 
+    @abstractmethod
+    async def once(self, token: str, ttl: float) -> bool:
+        """True for the first caller with ``token`` (within ``ttl`` seconds), False after:
+        when every bot process sees an event, exactly one acts on it."""
+
     async def ping(self) -> bool:
         """True when the backend answers."""
         return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ class MemoryConversationStore(ConversationStore):
         self._states: dict[str, str] = {}
         self._logs: dict[str, deque[TranscriptEntry]] = {}
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+        self._once: dict[str, float] = {}
 
     async def load(self, key: str) -> ConversationState | None:
         raw = self._states.get(key)
@@ -40,6 +42,15 @@ class MemoryConversationStore(ConversationStore):
     async def delete(self, key: str) -> None:
         self._states.pop(key, None)
         self._logs.pop(key, None)
+
+    async def once(self, token: str, ttl: float) -> bool:
+        now = time.monotonic()
+        if len(self._once) > 10_000:
+            self._once = {k: v for k, v in self._once.items() if v > now}
+        if self._once.get(token, 0.0) > now:
+            return False
+        self._once[token] = now + ttl
+        return True
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:

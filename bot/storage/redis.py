@@ -79,6 +79,10 @@ class RedisConversationStore(ConversationStore):
     async def delete(self, key: str) -> None:
         await self._call(self.redis.delete(self._key(key, "state"), self._key(key, "log")))
 
+    async def once(self, token: str, ttl: float) -> bool:
+        key = f"{self.prefix}:once:{token}"
+        return bool(await self._call(self.redis.set(key, b"1", nx=True, px=int(ttl * 1000))))
+
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
         lock = self.redis.lock(self._key(key, "lock"), timeout=self.lock_timeout,

@@ -13,10 +13,14 @@ import logging
 import re
 import secrets
 from collections import defaultdict
+from collections.abc import Sequence
 
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
+from bot.channels import Sender
+from bot.services import Services
+from bot.storage import StoreUnavailable
 from bot.turn import Incoming, Reply
 from bot.web import app as web_app
 
@@ -24,6 +28,7 @@ log = logging.getLogger(__name__)
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_FRAME = 64 * 1024
+REPLAY = 50
 
 SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("chat_sockets", dict)
 
@@ -34,8 +39,28 @@ async def page(request: web.Request) -> dict[str, object]:
     return {"shop_name": services.settings.shop_name}
 
 
-def _frame(reply: Reply, sender: str = "bot") -> dict[str, object]:
-    return {"type": "reply", "text": reply.text, "buttons": list(reply.buttons), "from": sender}
+def _frame(reply: Reply, sender: str = "bot", who: str | None = None) -> dict[str, object]:
+    frame: dict[str, object] = {"type": "reply", "text": reply.text,
+                                "buttons": list(reply.buttons), "from": sender}
+    if who:
+        frame["who"] = who
+    return frame
+
+
+class WebOutbox:
+    """Delivers agent-side messages to the shopper's open tabs in this process."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: Sender = "bot",
+                      agent_name: str | None = None, status: str | None = None) -> bool:
+        sent = 0
+        for reply in replies:
+            sent += await push(self.app, chat_id, _frame(reply, sender, agent_name))
+        if status:
+            sent += await push(self.app, chat_id, {"type": "status", "status": status})
+        return sent > 0
 
 
 async def push(app: web.Application, chat_id: str, frame: dict[str, object]) -> int:
@@ -43,8 +68,11 @@ async def push(app: web.Application, chat_id: str, frame: dict[str, object]) -> 
     sent = 0
     for ws in list(app[SOCKETS].get(chat_id, ())):
         if not ws.closed:
-            await ws.send_json(frame)
-            sent += 1
+            try:
+                await ws.send_json(frame)
+                sent += 1
+            except (ConnectionError, RuntimeError):
+                log.info("a chat socket went away while sending")
     return sent
 
 
@@ -63,7 +91,8 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
         if state is None or not state.welcomed:
             for reply in await services.engine.welcome("web", chat_id, name):
                 await ws.send_json(_frame(reply))
-        elif state.status != "bot":
+        else:
+            await _replay(ws, services, chat_id)
             await ws.send_json({"type": "status", "status": state.status})
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
@@ -77,6 +106,17 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
         if not request.app[SOCKETS][chat_id]:
             request.app[SOCKETS].pop(chat_id, None)
     return ws
+
+
+async def _replay(ws: web.WebSocketResponse, services: Services, chat_id: str) -> None:
+    """A reconnecting tab gets the conversation so far, so nothing said while away is lost."""
+    try:
+        entries = await services.store.transcript(f"web:{chat_id}", last=REPLAY)
+    except StoreUnavailable:
+        return
+    await ws.send_json({"type": "history", "entries": [
+        {"from": {"shopper": "me"}.get(e.role, e.role), "text": e.text, "who": e.author}
+        for e in entries if e.role in ("shopper", "bot", "agent")]})
 
 
 async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str, name: str,
@@ -104,6 +144,7 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
 
 
 def setup(app: web.Application) -> None:
+    app[web_app.SERVICES].channels.register("web", WebOutbox(app), everywhere=True)
     sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
     app[SOCKETS] = sockets
     app.router.add_get("/chat", page)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from bot.brain import Brain
 from bot.services import Services
 from bot.storage import MemoryConversationStore
 from bot.turn import Incoming
-from config import Settings
+from config import Settings, load_settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -20,6 +23,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now.timestamp()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The default business hours: 09:00-23:00 with a lunch break 12:00-13:30."""
+    return load_settings(shop_name="测试小铺", data_dir=tmp_path / "data")
 
 
 async def test_a_whole_week_of_auto_replies(settings: Settings, brain: Brain) -> None:
@@ -61,7 +70,8 @@ def test_chat_at_a_time(tmp_path: object) -> None:
 
     from tests.bot.test_cli import run
 
-    result = run("chat", "--json", "--at", "2026-11-25 12:10", stdin="你好\n你好\n")
+    result = run("chat", "--json", "--at", "2026-11-25 12:10", stdin="你好\n你好\n",
+                 env={"KEFU_HOURS": "{}"})
     turns = [json.loads(line) for line in result.stdout.splitlines()]
     assert [t["auto_reply"] for t in turns[1:]] == ["break", None]
     bad = run("chat", "--at", "tomorrow-ish", stdin="")

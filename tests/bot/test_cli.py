@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from intents.normalize import is_traditional
-from tests.conftest import ROOT
+from tests.conftest import ALWAYS_OPEN, ROOT
 
 KEFU = [sys.executable, "-m", "bot"]
 
@@ -17,6 +17,7 @@ KEFU = [sys.executable, "-m", "bot"]
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None,
         timeout: float = 60) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
+    full_env["KEFU_HOURS"] = ALWAYS_OPEN
     full_env.update(env or {})
     return subprocess.run([*KEFU, *args], input=stdin, capture_output=True, text=True,
                           cwd=ROOT, env=full_env, timeout=timeout)

@@ -106,3 +106,12 @@ async def test_redis_gone_is_store_unavailable() -> None:
             pass
     assert await store.ping() is False
     await store.close()
+
+
+async def test_once_is_true_exactly_once(store: ConversationStore) -> None:
+    results = await asyncio.gather(*[store.once("event-1", 60) for _ in range(10)])
+    assert results.count(True) == 1
+    assert await store.once("event-2", 60) is True
+    assert await store.once("event-short", 0.05) is True
+    await asyncio.sleep(0.1)
+    assert await store.once("event-short", 0.05) is True

@@ -74,6 +74,10 @@ async def test_reconnect_does_not_welcome_twice(base_url: str) -> None:
             await ws.receive_json()
         async with http.ws_connect(base_url + "/ws/chat?cid=webtest0002") as ws:
             assert (await ws.receive_json())["type"] == "hello"
+            history = await ws.receive_json()
+            assert history["type"] == "history"
+            assert [e["from"] for e in history["entries"]] == ["bot"]
+            assert (await ws.receive_json()) == {"type": "status", "status": "bot"}
             await ws.send_json({"type": "message", "text": "你好"})
             frames = await _until(ws, "status")
             assert len([f for f in frames if f["type"] == "reply"]) == 1

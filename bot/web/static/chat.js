@@ -62,6 +62,10 @@
       const f = JSON.parse(ev.data);
       if (f.type === "reply") add(f.from === "agent" ? "agent" : "bot", f.text, f.buttons, f.who);
       else if (f.type === "status") setStatus(f.status);
+      else if (f.type === "history") {
+        log.textContent = "";
+        for (const e of f.entries) add(e.from === "me" ? "me" : e.from === "agent" ? "agent" : "bot", e.text, [], e.who);
+      }
       else if (f.type === "hello" && f.cid !== cid) { cid = f.cid; localStorage.setItem("kefu.cid", cid); }
     };
     ws.onclose = () => { setStatus("offline"); setTimeout(connect, retry); retry = Math.min(retry * 2, 8000); };
