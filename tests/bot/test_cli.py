@@ -102,3 +102,16 @@ def test_eval_rejects_a_bad_file(tmp_path: Path) -> None:
     result = run("eval", str(data))
     assert result.returncode == 2
     assert "bad.tsv:1" in result.stderr
+
+
+def test_size_advice_from_the_command_line() -> None:
+    result = run("size", "--height", "170", "--weight", "65", "--chart", "men_tops")
+    assert result.returncode == 0, result.stderr
+    assert "status=borderline size=L alt=M" in result.stdout
+    loose = run("size", "--height", "175", "--weight", "70", "--chart", "men_tops", "--fit",
+                "loose")
+    assert "175cm" in loose.stdout and "140斤" in loose.stdout and "XL" in loose.stdout
+    out = run("size", "--height", "230", "--weight", "200", "--chart", "men_tops")
+    assert out.returncode == 1 and "out_of_chart" in out.stdout
+    unknown = run("size", "--height", "170", "--weight", "65", "--chart", "no_such_chart")
+    assert unknown.returncode == 2 and "men_tops" in unknown.stderr

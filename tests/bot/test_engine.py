@@ -64,6 +64,9 @@ async def test_sizing_dialogue_over_several_turns(services: Services) -> None:
     assert last.slots["fit"] == "loose"
     assert last.slots.get("size") in {"M", "L", "XL"}
     assert last.slots["size"] in last.replies[0].text
+    reasons = [t for key, variants in services.brains.current.library.intents["sizing"].prompts
+               .items() if key.startswith("reason_") for t in variants]
+    assert any(reason in last.replies[0].text for reason in reasons), last.replies[0].text
     assert turns[2].action == "action_sizing"
 
 
