@@ -7,17 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-try:
-    from intents.sentiment import ANGRY, Sentiment, score
-except ModuleNotFoundError:  # repo neither installed nor on pytest's pythonpath
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from intents.sentiment import ANGRY, Sentiment, score
+from intents.sentiment import ANGRY, Sentiment, score
 
 # --------------------------------------------------------------------------- tables
 
