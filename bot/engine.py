@@ -88,7 +88,7 @@ class Engine:
                 replies = [self._system(brain, "welcome", state)]
                 state.welcomed = True
                 await self.store.save(msg.key, state)
-                await self._log(msg.key, [TranscriptEntry("bot", r.text, self.clock())
+                await self._log(msg.key, [TranscriptEntry("bot", mask_pii(r.text), self.clock())
                                           for r in replies])
                 return replies
         except StoreUnavailable:
@@ -125,9 +125,10 @@ class Engine:
         if guard is not None:
             turn = Turn(text=msg.text[:200], replies=[self._system(brain, guard, state)],
                         status=state.status, action=guard)
-            await self._log(msg.key, [TranscriptEntry("shopper", f"[{msg.kind}]" if
-                                                      msg.kind != "text" else msg.text[:200], now),
-                                      *[TranscriptEntry("bot", r.text, now) for r in turn.replies]])
+            shown = f"[{msg.kind}]" if msg.kind != "text" else mask_pii(msg.text[:200])
+            await self._log(msg.key, [TranscriptEntry("shopper", shown, now),
+                                      *[TranscriptEntry("bot", mask_pii(r.text), now)
+                                        for r in turn.replies]])
             return turn
         if state.status == "closed":
             answered = (await self.on_closed_message(msg.key, state, msg.text)
@@ -135,8 +136,8 @@ class Engine:
             if answered is not None:
                 state.updated_at = now
                 await self.store.save(msg.key, state)
-                await self._log(msg.key, [TranscriptEntry("shopper", msg.text[:200], now),
-                                          *[TranscriptEntry("bot", r.text, now)
+                await self._log(msg.key, [TranscriptEntry("shopper", mask_pii(msg.text[:200]), now),
+                                          *[TranscriptEntry("bot", mask_pii(r.text), now)
                                             for r in answered]])
                 return Turn(text=msg.text, replies=answered, status=state.status,
                             action="rating")
@@ -175,7 +176,7 @@ class Engine:
         await self._log(msg.key, [
             TranscriptEntry("shopper", mask_pii(msg.text), now, route.intent,
                             None if route.confidence is None else round(route.confidence, 3)),
-            *[TranscriptEntry("bot", r.text, now) for r in replies],
+            *[TranscriptEntry("bot", mask_pii(r.text), now) for r in replies],
         ])
         if paused:
             state.status = "waiting"

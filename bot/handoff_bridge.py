@@ -304,7 +304,8 @@ class HandoffBridge:
         outbox = self.channels.get(channel)
         if outbox is not None:
             await outbox.deliver(chat_id, replies)
-        await self.store.append(conversation, [TranscriptEntry("bot", r.text, self.clock())
+        now = self.clock()
+        await self.store.append(conversation, [TranscriptEntry("bot", mask_pii(r.text), now)
                                                for r in replies],
                                 cap=self.settings.transcript_cap)
 
