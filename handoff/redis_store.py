@@ -29,6 +29,7 @@ from redis import asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
 from redis.exceptions import RedisError, WatchError
 
+from config.redis_client import connect
 from handoff.errors import AtCapacity, DuplicateTicket, HandoffUnavailable, UnknownTicket
 from handoff.events import Event, Subscription, SubscriptionClosed
 from handoff.models import Agent, Presence, Ticket
@@ -53,13 +54,6 @@ return text
 """
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A client with short timeouts: a Redis that went away must fail fast, not hang."""
-    return aioredis.Redis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-    )
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
@@ -77,7 +71,10 @@ class RedisHandoffStore(HandoffStore):
         self.prefix = prefix
         self.closed_ttl = closed_ttl
         self._base = f"{prefix}:handoff"
-        self.channel = f"{self._base}:events"
+        # Pub/sub channels are shared by every database of a server: name the database so
+        # two kefu deployments on one Redis (db 0 and db 1) never hear each other's events.
+        db = redis.connection_pool.connection_kwargs.get("db", 0)
+        self.channel = f"{self._base}:db{db}:events"
         self._ema = redis.register_script(_EMA)
 
     @classmethod

@@ -64,6 +64,9 @@ class IntentClassifier:
         self._weights = weights
         self._bias = bias
         self._keywords = dict(keywords)
+        #: feature → (column, idf, block): one dict lookup per feature at inference time.
+        self._columns = {feat: (column, float(idf[column]), int(is_word_feature(feat)))
+                         for feat, column in vocab.items()}
 
     @classmethod
     def train(cls, intents: Iterable[TrainingIntent], normalize: Callable[[str], str],
@@ -120,40 +123,33 @@ class IntentClassifier:
 
     @staticmethod
     def _raw_features(text: str, keywords: Mapping[str, re.Pattern[str]]) -> dict[str, float]:
-        feats: dict[str, float] = dict(features(text))
+        feats: dict[str, float] = features(text)  # type: ignore[assignment]
         for name, pattern in keywords.items():
             if pattern.search(text):
                 feats[f"<kw:{name}>"] = 1.0
         return feats
 
-    @staticmethod
-    def _vector(feats: Mapping[str, float], vocab: Mapping[str, int],
-                idf: np.ndarray) -> tuple[list[int], list[float]]:
-        blocks: tuple[tuple[list[int], list[float]], ...] = (([], []), ([], []))
-        for feat, count in feats.items():
-            i = vocab.get(feat)
-            if i is not None:
-                idx, val = blocks[is_word_feature(feat)]
-                idx.append(i)
-                val.append((1.0 + math.log(count)) * float(idf[i]))
-        out_idx: list[int] = []
-        out_val: list[float] = []
-        for idx, val in blocks:
-            norm = math.sqrt(sum(v * v for v in val)) or 1.0
-            out_idx += idx
-            out_val += [v / norm for v in val]
-        return out_idx, out_val
-
-    def predict(self, text: str) -> Prediction:
-        """Rank every intent for one normalised line."""
-        idx, val = self._vector(self._raw_features(text, self._keywords), self._vocab, self._idf)
+    def predict(self, text: str, top: int = 5) -> Prediction:
+        """Rank the ``top`` likeliest intents for one normalised line (confidences over all)."""
+        columns = self._columns
+        blocks: tuple[tuple[list[int], list[float]], tuple[list[int], list[float]]] = (
+            ([], []), ([], []))
+        for feat, count in self._raw_features(text, self._keywords).items():
+            found = columns.get(feat)
+            if found is not None:
+                column, weight, block = found
+                idx, val = blocks[block]
+                idx.append(column)
+                val.append(weight if count == 1 else (1.0 + math.log(count)) * weight)
         scores = self._bias.copy()
-        if idx:
-            scores += np.asarray(val) @ self._weights[idx]
+        for idx, val in blocks:
+            if idx:
+                vector = np.asarray(val)
+                scores += (vector / math.sqrt(vector @ vector)) @ self._weights[idx]
         scores -= scores.max()
         probs = np.exp(scores)
         probs /= probs.sum()
-        order = np.argsort(-probs)
+        order = np.argsort(-probs)[:top]
         return Prediction(tuple(Scored(self.labels[i], float(probs[i])) for i in order))
 
 

@@ -23,15 +23,11 @@ from bot.storage.base import (
     StoreUnavailable,
     TranscriptEntry,
 )
+from config.redis_client import connect
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A client with short timeouts: a Redis that went away must fail fast, not hang."""
-    return aioredis.Redis.from_url(
-        url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
-    )
 
 
 class RedisConversationStore(ConversationStore):
