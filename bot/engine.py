@@ -22,7 +22,7 @@ from bot.editor import hits
 from bot.storage import ConversationState, ConversationStore, StoreUnavailable, TranscriptEntry
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
-from config.hours import status_at
+from config.hours import HoursStatus, status_at
 from intents.classifier import Prediction
 from intents.entities import Entity, extract, mask_pii
 from intents.normalize import normalize
@@ -75,6 +75,8 @@ class Engine:
         self.on_paused_message: RelayHook | None = None
         self.on_closed_message: ClosedHook | None = None
         self.is_busy: Callable[[], Awaitable[bool]] | None = None
+        #: Business hours change at most once a minute; computing them costs more than that.
+        self._hours_cache: tuple[int, HoursStatus] | None = None
 
     # -- public API ------------------------------------------------------------------------
 
@@ -191,8 +193,11 @@ class Engine:
     def _hours_notice(self, brain: Brain, state: ConversationState,
                       now: float) -> tuple[str, Reply] | None:
         """The off-hours or break text, once per closed period (episode) per conversation."""
-        status = status_at(self.settings.hours, datetime.fromtimestamp(now, UTC),
-                           self.settings.tz)
+        minute = int(now // 60)
+        if self._hours_cache is None or self._hours_cache[0] != minute:
+            when = datetime.fromtimestamp(minute * 60, UTC)
+            self._hours_cache = (minute, status_at(self.settings.hours, when, self.settings.tz))
+        status = self._hours_cache[1]
         if status.state == "open" or status.episode is None or status.text_key is None:
             if state.auto_reply_episode and not state.auto_reply_episode.startswith("busy"):
                 state.auto_reply_episode = None
