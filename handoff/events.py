@@ -8,10 +8,9 @@ an async context manager: enter it *before* the events you want to see are publi
 
 from __future__ import annotations
 
-import uuid
-
 import asyncio
 import logging
+import uuid
 from abc import abstractmethod
 from collections.abc import AsyncIterator
 from types import TracebackType

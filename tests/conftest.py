@@ -57,8 +57,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 #: Business hours that never close, so tests do not depend on the time they run at.
-ALWAYS_OPEN = json.dumps({"weekly": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat",
-                                                   "sun"), ["00:00-24:00"]), "breaks": []})
+ALWAYS_OPEN = json.dumps({"weekly": {day: ["00:00-24:00"] for day in
+                                     ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                          "breaks": []})
 
 
 @pytest.fixture
