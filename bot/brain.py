@@ -6,6 +6,9 @@ manager's publish) never answers a message with half of an old and half of a new
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from intents.augment import variants
@@ -46,15 +49,34 @@ class Brain:
         return cls(library, classifier, shop_name, version or library.digest)
 
 
+#: The Brain a message is being answered with (module-level: the holder must stay picklable
+#: for rasa-sdk's action server workers).
+_PINNED: ContextVar[tuple[BrainHolder, Brain] | None] = ContextVar("pinned_brain", default=None)
+
+
 class BrainHolder:
-    """Holds the current Brain; swapping is a single reference assignment."""
+    """Holds the current Brain; swapping is a single reference assignment.
+
+    The engine pins the Brain it took at the start of a message for the actions it runs,
+    so a publish in the middle of a message never mixes the old routing with new replies.
+    """
 
     def __init__(self, brain: Brain) -> None:
         self._brain = brain
 
     @property
     def current(self) -> Brain:
-        return self._brain
+        pinned = _PINNED.get()
+        return pinned[1] if pinned is not None and pinned[0] is self else self._brain
+
+    @contextmanager
+    def pinned(self, brain: Brain) -> Iterator[None]:
+        """Within this block (and tasks it starts) ``current`` is ``brain``."""
+        token = _PINNED.set((self, brain))
+        try:
+            yield
+        finally:
+            _PINNED.reset(token)
 
     def swap(self, brain: Brain) -> None:
         self._brain = brain

@@ -112,6 +112,11 @@ def cmd_scripts_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scripts_versions(args: argparse.Namespace) -> int:
+    """export/import (bot/editor/cli.py)."""
+    return int(asyncio.run(args.scripts_run(_settings(args), args)))
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from bot.users_cli import run_users
 
@@ -163,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("name")
     u.add_argument("--role", choices=("agent", "manager"), required=True)
     u.add_argument("--display-name", default="")
+    u.add_argument("--telegram-id", type=int, default=None,
+                   help="the Telegram user id that acts as this account in the agents' group")
     u.add_argument("--password-stdin", action="store_true",
                    help="read the password from stdin instead of prompting")
     u.set_defaults(func=cmd_users)
@@ -177,6 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = scripts.add_parser("validate", help="check a library folder; file:line: problem")
     v.add_argument("dir", nargs="?")
     v.set_defaults(func=cmd_scripts_validate)
+    from bot.editor.cli import add_commands
+
+    add_commands(scripts, cmd_scripts_versions)
     return parser
 
 
@@ -185,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("jieba", "aiohttp.access", "sanic.root", "rasa_sdk"):
+    for noisy in ("jieba", "aiohttp.access", "sanic.root", "rasa_sdk", "aiogram.event"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)

@@ -158,10 +158,11 @@ class Engine:
         state.turn += 1
         state.updated_at = now
         tracker = self._tracker(msg, state, norm.text, route, prediction, entities, anger)
-        result = await self.executor.run({
-            "next_action": route.action, "sender_id": msg.key, "tracker": tracker,
-            "domain": self._domain(brain), "version": rasa_sdk.__version__,
-        })
+        with self.brains.pinned(brain):
+            result = await self.executor.run({
+                "next_action": route.action, "sender_id": msg.key, "tracker": tracker,
+                "domain": self._domain(brain), "version": rasa_sdk.__version__,
+            })
         events = result.events if result else []
         replies = [Reply(str(r["text"]), tuple(b["title"] for b in r.get("buttons") or []))
                    for r in (result.responses if result else []) if r.get("text")]

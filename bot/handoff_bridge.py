@@ -200,6 +200,8 @@ class HandoffBridge:
             if event.kind == "handed_back":
                 state.ticket_id = None
                 state.slots.pop("unanswered", None)
+            if event.kind in ("ticket_assigned", "ticket_closed", "handed_back"):
+                state.slots.pop("leave_message", None)
             state.updated_at = self.clock()
             await self.store.save(key, state)
             role: Role = "agent" if sender == "agent" else "bot"
@@ -258,13 +260,14 @@ class HandoffBridge:
                 f"positions:{event.id}", EVENT_TTL):
             return
         brain = self.brains.current
-        for ticket in await self.handoff.queue():
+        places: dict[str, int] = {}
+        for ticket in await self.handoff.queue():  # one read; queue order is place order
+            places[ticket.skill] = position = places.get(ticket.skill, 0) + 1
             async with self.store.lock(ticket.conversation):
                 state = await self.store.load(ticket.conversation)
                 if state is None or state.status != "waiting":
                     continue
                 told = int(state.slots.get("told_position") or 0)
-                position, _ = await self.handoff.position(ticket.id)
                 if not told or not (position <= told - 3 or position <= told // 2):
                     continue
                 reply = await self._position_reply(brain, state, ticket.id)

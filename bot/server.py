@@ -9,6 +9,7 @@ import signal
 from aiohttp import web
 
 from bot.services import Services
+from bot.telegram import TelegramChannel
 from bot.web import create_app
 from config import Settings
 
@@ -19,6 +20,9 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; the library is checked before anything listens."""
     services = Services.build(settings)
     app = create_app(services)
+    telegram = TelegramChannel.from_settings(services)
+    if telegram is not None:
+        telegram.setup_web(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.web_host, settings.web_port)
@@ -26,8 +30,10 @@ async def serve(settings: Settings) -> None:
     store = type(services.store).__name__
     log.info("kefu for %s: web chat on http://%s:%d/chat (store: %s)", settings.shop_name,
              settings.web_host, settings.web_port, store)
-    if not settings.telegram_token:
+    if telegram is None:
         log.info("telegram: off (set KEFU_TELEGRAM_TOKEN to enable)")
+    else:
+        await telegram.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -37,4 +43,6 @@ async def serve(settings: Settings) -> None:
     finally:
         log.info("shutting down")
         await runner.cleanup()
+        if telegram is not None:
+            await telegram.stop()
         await services.close()

@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 
 from bot.auth import UserStore, make_user_store
 from bot.brain import Brain, BrainHolder
+from bot.channels import Channels
+from bot.editor.runtime import EditorRuntime
 from bot.engine import Engine
+from bot.handoff_bridge import HandoffBridge
 from bot.storage import ConversationStore, MemoryConversationStore
 from config import Settings
-from scripts_zh.loader import load_library
+from handoff import HandoffService, HandoffStore, MemoryHandoffStore, RedisHandoffStore
 
 log = logging.getLogger(__name__)
 
@@ -30,27 +33,49 @@ class Services:
     store: ConversationStore
     engine: Engine
     users: UserStore
+    handoff: HandoffService
+    bridge: HandoffBridge
+    #: Outboxes by channel name (web, telegram) for messages that start on the agents' side.
+    channels: Channels = field(default_factory=Channels)
     started_at: float = field(default_factory=time.time)
+    #: Script editor: published versions, live reload, hit counts.
+    editor: EditorRuntime | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, store: ConversationStore | None = None,
               clock: Callable[[], float] = time.time, brain: Brain | None = None) -> Services:
-        """Load the library (refusing a broken one), train, and pick the store backend."""
+        """Load the published library (else the folder's, refusing a broken one), train, and
+        pick the store backend."""
+        editor = EditorRuntime.build(settings)
         if brain is None:
-            library = load_library(settings.library_dir)
-            started = time.perf_counter()
-            brain = Brain.build(library, settings.shop_name)
-            log.info("library %s loaded: %d intents, trained in %.0f ms", library.digest,
-                     len(library.intents), (time.perf_counter() - started) * 1000)
+            brain = editor.startup_brain()
         brains = BrainHolder(brain)
         if store is None:
             store = make_store(settings)
         engine = Engine(settings, brains, store, clock=clock)
-        return cls(settings=settings, brains=brains, store=store, engine=engine,
-                   users=make_user_store(settings))
+        editor.attach(brains, engine)
+        users = make_user_store(settings)
+        handoff = HandoffService(make_handoff_store(settings), clock=clock,
+                                 default_capacity=settings.agent_capacity,
+                                 queue_limit=settings.hours.queue_limit)
+        channels = Channels()
+        bridge = HandoffBridge(settings, brains, store, engine, handoff, channels, users,
+                               clock=clock)
+        return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
+                   handoff=handoff, bridge=bridge, channels=channels, editor=editor)
 
     async def close(self) -> None:
+        if self.editor is not None:
+            await self.editor.close()
         await self.store.close()
+        await self.handoff.store.close()
+
+
+def make_handoff_store(settings: Settings) -> HandoffStore:
+    """Tickets and agents beside the conversations: Redis when configured, else memory."""
+    if settings.redis_url:
+        return RedisHandoffStore.from_url(settings.redis_url)
+    return MemoryHandoffStore()
 
 
 def make_store(settings: Settings) -> ConversationStore:

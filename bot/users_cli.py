@@ -16,7 +16,8 @@ async def run_users(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.users_command == "list":
             for user in await store.all():
-                print(f"{user.name}\t{user.role}\t{user.display_name}")
+                linked = f"\ttelegram:{user.telegram_id}" if user.telegram_id else ""
+                print(f"{user.name}\t{user.role}\t{user.display_name}{linked}")
             return 0
         if args.users_command == "remove":
             if await store.delete(args.name):
@@ -25,8 +26,12 @@ async def run_users(settings: Settings, args: argparse.Namespace) -> int:
             print(f"kefu users: no user {args.name!r}", file=sys.stderr)
             return 1
         password = _read_password(args.password_stdin)
-        user = new_user(args.name, args.role, password, args.display_name)
-        existed = await store.get(user.name) is not None
+        before = await store.get(args.name)
+        telegram_id = getattr(args, "telegram_id", None)
+        if telegram_id is None and before is not None:
+            telegram_id = before.telegram_id  # a password reset keeps the Telegram link
+        user = new_user(args.name, args.role, password, args.display_name, telegram_id)
+        existed = before is not None
         await store.put(user)
         print(f"{'updated' if existed else 'added'} {user.name} ({user.role})")
         return 0

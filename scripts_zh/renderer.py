@@ -36,6 +36,17 @@ TEMPLATE_VARIABLES = frozenset(
         "rating",
         "opens_at",
         "count",
+        # the agents' side in Telegram (tg_* system texts)
+        "text",
+        "summary",
+        "anger",
+        "transcript",
+        "ticket_id",
+        "channel",
+        "skill",
+        "contact",
+        "presence",
+        "capacity",
     }
 )
 

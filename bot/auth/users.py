@@ -41,6 +41,8 @@ class User:
     role: Role
     password_hash: str
     display_name: str = ""
+    #: The Telegram user who acts as this account in the agents' group (None: not linked).
+    telegram_id: int | None = None
 
     def can(self, role: Role) -> bool:
         """Managers can do everything agents can."""
@@ -66,7 +68,8 @@ def check_password(user: User | None, password: str) -> bool:
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def new_user(name: str, role: str, password: str, display_name: str = "") -> User:
+def new_user(name: str, role: str, password: str, display_name: str = "",
+             telegram_id: int | None = None) -> User:
     if not NAME.match(name):
         raise UserError("name: 2-32 letters, digits, '_', '.', '-' or Chinese characters")
     checked: Role
@@ -76,7 +79,9 @@ def new_user(name: str, role: str, password: str, display_name: str = "") -> Use
         checked = "manager"
     else:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    return User(name, checked, hash_password(password), display_name or name)
+    if telegram_id is not None and (isinstance(telegram_id, bool) or telegram_id <= 0):
+        raise UserError("telegram id: a Telegram user id, a positive number")
+    return User(name, checked, hash_password(password), display_name or name, telegram_id)
 
 
 class UserStore(ABC):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -9,6 +12,8 @@ import jinja2
 from aiohttp import web
 
 from bot.auth.secret import secret_key
+from bot.console import setup as console_setup
+from bot.editor import web as editor_web
 from bot.services import Services
 from bot.web import auth, chat, health
 
@@ -18,6 +23,15 @@ SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 
 async def _root(_: web.Request) -> web.Response:
     raise web.HTTPFound("/chat")
+
+
+async def _bridge(app: web.Application) -> AsyncIterator[None]:
+    """Follow handoff events for as long as the app runs."""
+    task = asyncio.create_task(app[SERVICES].bridge.run())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(services: Services) -> web.Application:
@@ -33,5 +47,8 @@ def create_app(services: Services) -> web.Application:
     app.router.add_static("/static", HERE / "static", append_version=True)
     chat.setup(app)
     health.setup(app)
+    app.cleanup_ctx.append(_bridge)
     auth.setup(app, auth.Auth(services.users, secret_key(services.settings)))
+    editor_web.setup(app)
+    console_setup(app)
     return app

@@ -1,0 +1,108 @@
+"""How often each intent answered a shopper, for the editor's intent list.
+
+The engine calls :func:`route_chosen` once per message; counting must never slow or fail a
+reply, so it only bumps a local counter. The Redis backend adds the local counts to one
+shared hash from the editor's background task (and before every read), so the list shows
+the sum over every bot process.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections import Counter
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+log = logging.getLogger(__name__)
+
+#: Routes that did not answer with the intent they name.
+NOT_A_HIT = frozenset({"action_clarify", "action_fallback"})
+
+
+class HitCounter(ABC):
+    """Counts per intent name."""
+
+    def __init__(self) -> None:
+        self.pending: Counter[str] = Counter()
+
+    def count(self, intent: str) -> None:
+        self.pending[intent] += 1
+
+    @abstractmethod
+    async def flush(self) -> None:
+        """Move pending counts to where ``counts`` reads them."""
+
+    @abstractmethod
+    async def counts(self) -> dict[str, int]: ...
+
+    async def close(self) -> None:
+        await self.flush()
+
+
+class MemoryHitCounter(HitCounter):
+    """The embedded default: this process only, since it started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.totals: Counter[str] = Counter()
+
+    async def flush(self) -> None:
+        self.totals.update(self.pending)
+        self.pending.clear()
+
+    async def counts(self) -> dict[str, int]:
+        await self.flush()
+        return dict(self.totals)
+
+
+class RedisHitCounter(HitCounter):
+    """One hash ``{prefix}:hits`` shared by every process; a lost flush is only statistics."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "kefu") -> None:
+        super().__init__()
+        self.redis = redis
+        self.key = f"{prefix}:hits"
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, Counter()
+        pipe = self.redis.pipeline(transaction=False)
+        for intent, n in batch.items():
+            pipe.hincrby(self.key, intent, n)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self.pending.update(batch)
+            log.warning("hit counts not saved yet: %s", exc)
+
+    async def counts(self) -> dict[str, int]:
+        await self.flush()
+        try:
+            raw = await self.redis.hgetall(self.key)
+        except (RedisError, OSError) as exc:
+            log.warning("hit counts unavailable: %s", exc)
+            return dict(self.pending)
+        return {k.decode() if isinstance(k, bytes) else str(k): int(v) for k, v in raw.items()}
+
+
+_COUNTERS: WeakKeyDictionary[Engine, HitCounter] = WeakKeyDictionary()
+
+
+def attach(engine: Engine, counter: HitCounter) -> None:
+    """Count this engine's routes (Services does it; a try-it engine stays uncounted)."""
+    _COUNTERS[engine] = counter
+
+
+def route_chosen(engine: Engine, intent: str | None, action: str) -> None:
+    """The engine's one call per routed message."""
+    counter = _COUNTERS.get(engine)
+    if counter is not None and intent and action not in NOT_A_HIT:
+        counter.count(intent)

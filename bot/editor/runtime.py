@@ -1,0 +1,165 @@
+"""The editor's share of a bot process: version store, trained store, hit counter, reloader.
+
+Built by ``Services.build`` from Settings (files in the data folder, or Redis when
+KEFU_REDIS_URL is set). At start-up the current published version is loaded if there is
+one; otherwise the YAML in the library folder (version 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from bot.brain import Brain, BrainHolder
+from bot.editor import hits as hit_counting
+from bot.editor.hits import HitCounter, MemoryHitCounter, RedisHitCounter
+from bot.editor.reload import Reloader
+from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
+from config import Settings
+from config.redis_client import connect
+from scripts_zh.loader import LibraryError, load_library, parse_library, read_texts
+from scripts_zh.models import Library, Problem
+from scripts_zh.versions import FileVersionStore, RedisVersionStore, Version, VersionStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FLUSH_EVERY = 2.0
+
+
+def make_stores(settings: Settings) -> tuple[VersionStore, TrainedStore, HitCounter]:
+    """Redis when KEFU_REDIS_URL is set (one client for the three), else the data folder."""
+    if settings.redis_url:
+        client = connect(settings.redis_url)
+        return RedisVersionStore(client), RedisTrainedStore(client), RedisHitCounter(client)
+    root = settings.data_dir / "library"
+    return FileVersionStore(root), FileTrainedStore(root / "trained"), MemoryHitCounter()
+
+
+def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from synchronous code, even inside a running loop.
+
+    ``Services.build`` is synchronous but may be called from async code; a private loop in a
+    worker thread with its own clients keeps connections out of the caller's loop.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
+
+
+async def _published(settings: Settings) -> tuple[Version | None, bytes | None]:
+    versions, trained, _ = make_stores(settings)
+    try:
+        version = await versions.current()
+        blob = await trained.get(version.digest) if version else None
+        return version, blob
+    finally:
+        await versions.close()
+
+
+@dataclass
+class EditorRuntime:
+    """What the editor pages and the live reload need in one process."""
+
+    settings: Settings
+    versions: VersionStore
+    trained: TrainedStore
+    hits: HitCounter
+    shipped: dict[str, str]
+    running: int = 0
+    reloader: Reloader | None = None
+    _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> EditorRuntime:
+        versions, trained, hits = make_stores(settings)
+        try:
+            shipped = read_texts(settings.library_dir)
+        except LibraryError as exc:  # only fatal if it is needed: startup_brain says so
+            log.warning("library folder unreadable: %s", exc)
+            shipped = {}
+        return cls(settings=settings, versions=versions, trained=trained, hits=hits,
+                   shipped=shipped)
+
+    def startup_brain(self) -> Brain:
+        """The current published version's Brain, or the library folder's when there is none.
+
+        A published version that no longer loads (say, after an upgrade added a required
+        text) is logged loudly and the library folder is used, so the bot still starts.
+        """
+        try:
+            version, blob = run_blocking(lambda: _published(self.settings))
+        except Exception as exc:
+            log.warning("published versions unavailable (%s); using %s", exc,
+                        self.settings.library_dir)
+            version, blob = None, None
+        if version is not None:
+            started = time.perf_counter()
+            compiled = decode(blob, version.digest) if blob else None
+            library: Library | None = compiled[0] if compiled else None
+            problems: list[Problem] = []
+            if compiled is None:
+                library, problems = parse_library(version.texts, source=f"v{version.number}")
+            if library is not None:
+                brain = (Brain(library, compiled[1], self.settings.shop_name, library.digest)
+                         if compiled is not None
+                         else Brain.build(library, self.settings.shop_name))
+                self.running = version.number
+                log.info("library v%d (%s, by %s) loaded in %.0f ms", version.number,
+                         library.digest, version.author, (time.perf_counter() - started) * 1000)
+                return dataclasses.replace(brain, version=f"v{version.number}-{library.digest}")
+            log.error("published library v%d has errors; using %s instead:\n%s",
+                      version.number, self.settings.library_dir,
+                      "\n".join(str(p) for p in problems if p.severity == "error"))
+        library = load_library(self.settings.library_dir)
+        started = time.perf_counter()
+        brain = Brain.build(library, self.settings.shop_name)
+        log.info("library %s loaded: %d intents, trained in %.0f ms", library.digest,
+                 len(library.intents), (time.perf_counter() - started) * 1000)
+        return brain
+
+    def attach(self, brains: BrainHolder, engine: Any) -> None:
+        """Follow published versions into ``brains``; count ``engine``'s routes."""
+        self.reloader = Reloader(brains, self.versions, self.trained, self.settings.shop_name,
+                                 self.shipped, running=self.running)
+        hit_counting.attach(engine, self.hits)
+
+    async def start(self) -> None:
+        """Background work for a serving process: follow publishes, save hit counts."""
+        if self.reloader is not None:
+            self.reloader.start()
+        if self._flusher is None:
+            self._flusher = asyncio.ensure_future(self._flush_forever())
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            with contextlib.suppress(Exception):
+                await self.hits.flush()
+
+    async def stop(self) -> None:
+        if self.reloader is not None:
+            await self.reloader.stop()
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        with contextlib.suppress(Exception):
+            await self.hits.flush()
+
+    async def close(self) -> None:
+        """Stop, then close the stores (with Redis they share one client)."""
+        await self.stop()
+        for closer in (self.trained.close, self.versions.close):
+            with contextlib.suppress(Exception):
+                await closer()
+
+
+__all__ = ["EditorRuntime", "LibraryError", "make_stores"]

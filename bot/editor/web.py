@@ -1,0 +1,70 @@
+"""The editor's routes under /editor (managers only; agents get 403, strangers /login).
+
+Every POST checks the session's CSRF token. The pages live in :mod:`bot.editor.pages`
+(editing the draft) and :mod:`bot.editor.publishing` (try, publish, versions, rollback);
+the web app's lifetime starts and stops following published versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from bot.editor.pages import (
+    chart_new,
+    charts_page,
+    file_delete,
+    file_page,
+    file_save,
+    index,
+    intent_new,
+    intent_page,
+    intent_save,
+    system_page,
+    system_save,
+)
+from bot.editor.publishing import (
+    diff_page,
+    discard,
+    publish,
+    rebase_draft,
+    rollback,
+    try_page,
+    versions_page,
+)
+from bot.web import app as web_app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Follow published versions while the web app runs."""
+    editor = app[web_app.SERVICES].editor
+    if editor is not None:
+        await editor.start()
+    yield
+    if editor is not None:
+        await editor.stop()
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/editor", index)
+    r.add_post("/editor/intents", intent_new)
+    r.add_get("/editor/intents/{name}", intent_page)
+    r.add_post("/editor/intents/{name}", intent_save)
+    r.add_get("/editor/system", system_page)
+    r.add_post("/editor/system", system_save)
+    r.add_get("/editor/charts", charts_page)
+    r.add_post("/editor/charts", chart_new)
+    r.add_post("/editor/files/{path:.+}/delete", file_delete)
+    r.add_get("/editor/files/{path:.+}", file_page)
+    r.add_post("/editor/files/{path:.+}", file_save)
+    r.add_get("/editor/try", try_page)
+    r.add_post("/editor/try", try_page)
+    r.add_post("/editor/publish", publish)
+    r.add_post("/editor/discard", discard)
+    r.add_post("/editor/rebase", rebase_draft)
+    r.add_get("/editor/versions", versions_page)
+    r.add_get("/editor/diff", diff_page)
+    r.add_post("/editor/rollback", rollback)
+    app.cleanup_ctx.append(_lifecycle)
