@@ -7,7 +7,9 @@ Take / Hand back / Close / Transfer; then the shopper's lines (photos as photos)
 messages, replies and notes written in the web console, and status lines (taken, moved,
 handed back, closed and the rating) follow in that topic. A topic someone deleted is
 replaced by a new one (card first) and the post made again; a topic someone closed while
-the ticket is open is reopened.
+the ticket is open is reopened. Each ticket's posts leave from a queue of their own, in
+order; lines that pile up behind the group's flood limit (20 posts a minute) are merged
+into one message.
 
 Group → handoff. In a ticket's topic the agent who holds the ticket simply writes: texts
 (and photos, which reach a Telegram shopper as photos) go to the shopper through
@@ -32,7 +34,8 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +87,7 @@ from bot.telegram.context_card import (
     skill_label,
     topic_name,
     transfer_keyboard,
+    units,
 )
 from bot.telegram.lanes import Lanes
 from bot.telegram.outbox import chat_id_of
@@ -166,6 +170,15 @@ class ThreadWatch(BaseRequestMiddleware):
 
 
 @dataclass(frozen=True)
+class _Line:
+    """A text line waiting for its topic."""
+
+    ticket: Ticket
+    text: str
+    create: bool
+
+
+@dataclass(frozen=True)
 class Acting:
     """The agent behind a Telegram user: kefu account name and the name people see."""
 
@@ -184,10 +197,6 @@ class DeskStats:
     posts_failed: int = 0
     relayed: int = 0
     refused: int = 0
-
-
-def _clip(text: str, size: int) -> str:
-    return fit(text, size)
 
 
 def _is_command(message: Message) -> bool:
@@ -223,6 +232,8 @@ class AgentDesk:
         self._accounts: tuple[float, dict[int, User], dict[str, User]] | None = None
         self._placeholders: dict[str, str] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._outgoing: dict[str, deque[_Line | Callable[[], Awaitable[object]]]] = {}
+        self._flushers: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -244,7 +255,8 @@ class AgentDesk:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        if not await self.lanes.close(grace):
+        drained = await self.lanes.close(grace)
+        if not (await self._drain(grace) and drained):
             log.warning("telegram agents: posts to topics left undone at shutdown")
         await self.topics.close()
 
@@ -257,7 +269,7 @@ class AgentDesk:
                     delay = 1.0
                     async for event in events:
                         if event.ticket_id:
-                            self.lanes.submit(event.ticket_id, self._job(event))
+                            self.lanes.submit(event.ticket_id, self._event_job(event))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -267,7 +279,7 @@ class AgentDesk:
             delay = min(30.0, delay * 2)
             events = self.services.handoff.events()
 
-    def _job(self, event: Event) -> Callable[[], Any]:
+    def _event_job(self, event: Event) -> Callable[[], Any]:
         async def job() -> None:
             try:
                 await self.on_event(event)
@@ -318,7 +330,7 @@ class AgentDesk:
     # -- handoff events → topics -----------------------------------------------------------
 
     async def on_event(self, event: Event) -> None:
-        """Post what the event means into the ticket's topic (one process per event)."""
+        """Queue what the event means for the ticket's topic (one process per event)."""
         if event.kind == "presence" or not event.ticket_id:
             return
         if not await self.services.store.once(f"tg-topic:{event.id}", EVENT_TTL):
@@ -329,44 +341,107 @@ class AgentDesk:
         kind = event.kind
         data = event.data
         if kind == "ticket_opened":
-            await self.ensure_topic(ticket)
+            self._job(ticket, lambda: self.ensure_topic(ticket))
         elif kind == "shopper_message":
-            await self._post_shopper(ticket, str(data.get("text") or ""),
-                                     data.get("attachment"))
+            self._shopper(ticket, str(data.get("text") or ""), data.get("attachment"))
         elif kind == "agent_message":
             text = str(data.get("text") or "")
             if not await self.topics.take_echo(self._echo("msg", ticket.id, event.agent, text)):
-                await self._post_text(ticket, self.texts.get(
+                self._line(ticket, self.texts.get(
                     "tg_agent_line", agent_name=await self.display(event.agent), text=text))
         elif kind == "note_added":
             text = str(data.get("text") or "")
             if not await self.topics.take_echo(self._echo("note", ticket.id, event.agent, text)):
-                await self._post_text(ticket, self.texts.get(
+                self._line(ticket, self.texts.get(
                     "tg_note_line", agent_name=await self.display(event.agent), text=text),
                     create=False)
         elif kind == "left_message":
-            await self._post_text(ticket, self.texts.get(
+            self._line(ticket, self.texts.get(
                 "tg_left_message", text=str(data.get("text") or ""),
                 contact=str(data.get("contact") or "")))
         elif kind == "ticket_assigned":
             key = "tg_status_auto_assigned" if data.get("auto") else "tg_status_assigned"
-            await self._post_text(ticket, self.texts.get(
-                key, agent_name=await self.display(event.agent)))
+            self._line(ticket, self.texts.get(key, agent_name=await self.display(event.agent)))
         elif kind == "ticket_transferred":
             target = (await self.display(event.agent) if event.agent
                       else skill_label(str(data.get("to_skill") or ticket.skill), self.texts))
             by = data.get("by")
-            await self._post_text(ticket, self.texts.get(
+            self._line(ticket, self.texts.get(
                 "tg_status_transferred", agent_name=await self.display(
                     by if isinstance(by, str) else None), text=target))
         elif kind in ("handed_back", "ticket_closed"):
             key = "tg_status_back" if kind == "handed_back" else "tg_status_closed"
-            await self._post_text(ticket, self.texts.get(
-                key, agent_name=await self.display(event.agent)), create=False)
-            await self._close_topic(ticket)
+            self._line(ticket, self.texts.get(key, agent_name=await self.display(event.agent)),
+                       create=False)
+            self._job(ticket, lambda: self._close_topic(ticket))
         elif kind == "rated":
-            await self._post_text(ticket, self.texts.get(
-                "tg_status_rated", rating=data.get("rating")), create=False)
+            self._line(ticket, self.texts.get("tg_status_rated", rating=data.get("rating")),
+                       create=False)
+
+    # -- the topics' outgoing queue ----------------------------------------------------------
+
+    def _line(self, ticket: Ticket, text: str, *, create: bool = True) -> None:
+        """Queue a text line for the ticket's topic (lines waiting together go as one post)."""
+        self._enqueue(ticket.id, _Line(ticket, fit(text, MAX_TEXT), create))
+
+    def _job(self, ticket: Ticket, job: Callable[[], Awaitable[object]]) -> None:
+        """Queue anything else for the topic, in order with the lines."""
+        self._enqueue(ticket.id, job)
+
+    def _enqueue(self, ticket_id: str, item: _Line | Callable[[], Awaitable[object]]) -> None:
+        queue = self._outgoing.get(ticket_id)
+        if queue is not None:
+            queue.append(item)
+            return
+        self._outgoing[ticket_id] = deque([item])
+        task = asyncio.create_task(self._flush(ticket_id), name=f"telegram-topic-{ticket_id}")
+        self._flushers.add(task)
+        task.add_done_callback(self._flushers.discard)
+
+    async def _flush(self, ticket_id: str) -> None:
+        """Post a ticket's queue in order. While one post waits for the group's flood limit
+        (20 a minute), the lines arriving meanwhile gather and go as one message, so a busy
+        group lags by a few posts' time instead of falling further behind with every line."""
+        queue = self._outgoing[ticket_id]
+        try:
+            while queue:
+                item = queue.popleft()
+                try:
+                    if isinstance(item, _Line):
+                        await self._post_lines(item, queue)
+                    else:
+                        await item()
+                except (StoreUnavailable, HandoffUnavailable) as exc:
+                    log.warning("telegram agents: a post to the topic of %s failed: %s",
+                                ticket_id, exc)
+                except Exception:
+                    log.exception("telegram agents: a post to the topic of %s failed", ticket_id)
+        finally:
+            if self._outgoing.get(ticket_id) is queue:
+                del self._outgoing[ticket_id]
+
+    async def _post_lines(self, first: _Line, queue: deque[_Line | Any]) -> None:
+        lines = [first.text]
+        ticket, create = first.ticket, first.create
+        while queue and isinstance(queue[0], _Line) and units(
+                "\n".join([*lines, queue[0].text])) <= MAX_TEXT:
+            line = queue.popleft()
+            lines.append(line.text)
+            ticket, create = line.ticket, create or line.create
+        text = "\n".join(lines)
+        await self.post(ticket, lambda thread: SendMessage(
+            chat_id=self.chat_id, message_thread_id=thread, text=text), create=create)
+
+    async def _drain(self, grace: float) -> bool:
+        """Wait for the queued posts (up to ``grace`` seconds), then cancel the rest."""
+        pending = set(self._flushers)
+        if pending:
+            _, left = await asyncio.wait(pending, timeout=grace)
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            return not left
+        return True
 
     async def ensure_topic(self, ticket: Ticket, *, create: bool = True) -> int | None:
         """The ticket's topic; opened (with its card) when it has none yet and ``create``."""
@@ -450,24 +525,25 @@ class AgentDesk:
         self.stats.posts_failed += 1
         return False
 
-    async def _post_text(self, ticket: Ticket, text: str, *, create: bool = True) -> bool:
-        text = _clip(text, MAX_TEXT)
-        return await self.post(ticket, lambda thread: SendMessage(
-            chat_id=self.chat_id, message_thread_id=thread, text=text), create=create)
-
-    async def _post_shopper(self, ticket: Ticket, text: str, attachment: Any) -> None:
+    def _shopper(self, ticket: Ticket, text: str, attachment: Any) -> None:
         """A shopper's line; a Telegram shopper's file goes as that file (by file id), with
         the line as its caption. A file Telegram will not take that way goes as the line."""
         line = self.texts.get("tg_shopper_line", customer_name=ticket.shopper_name, text=text)
-        if isinstance(attachment, str) and attachment and ticket.channel == "telegram":
-            found = MEDIA_TEXT.match(text)
-            kind = found.group(1) if found else "photo"  # a caption hides the kind: mostly photos
-            caption = _clip(line, MAX_CAPTION)
-            if kind in FILE_METHODS and await self.post(
-                    ticket, lambda thread: self._file(kind, thread, attachment, caption)):
-                if kind != "sticker":  # a sticker has no caption: the line follows it
-                    return
-        await self._post_text(ticket, line)
+        if not (isinstance(attachment, str) and attachment and ticket.channel == "telegram"):
+            self._line(ticket, line)
+            return
+        found = MEDIA_TEXT.match(text)
+        kind = found.group(1) if found else "photo"  # a caption hides the kind: mostly photos
+        caption = fit(line, MAX_CAPTION)
+
+        async def send() -> None:
+            posted = kind in FILE_METHODS and await self.post(
+                ticket, lambda thread: self._file(kind, thread, attachment, caption))
+            if not posted or kind == "sticker":  # a sticker has no caption: the line follows
+                await self.post(ticket, lambda thread: SendMessage(
+                    chat_id=self.chat_id, message_thread_id=thread, text=fit(line, MAX_TEXT)))
+
+        self._job(ticket, send)
 
     def _file(self, kind: str, thread: int, file_id: str, caption: str) -> TelegramMethod[Any]:
         method, field = FILE_METHODS[kind]
@@ -685,7 +761,7 @@ class AgentDesk:
             else:
                 hint = await self.act(agent, ticket_id, action, argument)
         self.sender.submit(self._side("answers"), AnswerCallbackQuery(
-            callback_query_id=query.id, text=_clip(hint, 190) if hint else None,
+            callback_query_id=query.id, text=fit(hint, 190) if hint else None,
             show_alert=bool(hint)), counts=False)
 
     # -- actions (commands and buttons alike) -------------------------------------------------

@@ -21,7 +21,7 @@ from bot.auth.users import new_user
 from bot.brain import Brain
 from bot.services import Services
 from bot.storage import MemoryConversationStore
-from bot.telegram import TelegramChannel
+from bot.telegram import FloodLimits, TelegramChannel
 from bot.telegram.dedupe import MemoryUpdateDedupe
 from bot.telegram.topics import RedisTopicStore
 from bot.turn import Incoming
@@ -93,6 +93,12 @@ async def desk(services: Services, tg: FakeTelegram, **options: Any
 def in_topic(tg: FakeTelegram, thread: int) -> list[str]:
     """Texts the bot posted into a topic (sendMessage), oldest first."""
     return [m.get("text", "") for m in tg.sent(GROUP) if m.get("message_thread_id") == thread]
+
+
+def topic_text(tg: FakeTelegram, thread: int) -> str:
+    """Everything posted into a topic after the card, as one text (lines that waited for
+    the group's flood limit together are posted as one message)."""
+    return "\n".join(in_topic(tg, thread)[1:])
 
 
 def say_in_topic(tg: FakeTelegram, thread: int, text: str, user: dict[str, Any]
@@ -276,12 +282,12 @@ async def test_web_shopper_handoff_opens_a_topic_and_console_work_shows_there(
         await services.engine.handle(Incoming(channel="web", chat_id="w-1",
                                               text="订单号是 123456789012"))
         await services.handoff.note(ticket.id, "amy", "老客户")
-        await tg.wait_until(lambda: len(in_topic(tg, thread)) >= 5)
-        lines = in_topic(tg, thread)[1:]
-        assert "小美" in lines[0] and "接待" in lines[0]
-        assert "小美" in lines[1] and "您好，请发一下订单号" in lines[1]
-        assert "网页顾客" in lines[2] and "123456789012" in lines[2]
-        assert "老客户" in lines[3] and "📝" in lines[3]
+        await tg.wait_until(lambda: "老客户" in topic_text(tg, thread))
+        body = topic_text(tg, thread)
+        wanted = ["小美 已接待", "小美（工作台）：您好，请发一下订单号",
+                  "网页顾客：订单号是 123456789012", "📝 小美 备注：老客户"]
+        assert all(w in body for w in wanted), body
+        assert [body.index(w) for w in wanted] == sorted(body.index(w) for w in wanted)
 
         # amy's photo in the topic reaches a web shopper as a text placeholder only.
         photo_in_topic(tg, thread, amy(tg), caption="实物图")
@@ -629,6 +635,26 @@ async def test_429_on_create_forum_topic_is_retried(desk_services: Services,
         assert len(tg.topics[GROUP]) == 1 and thread in tg.topics[GROUP]
 
 
+async def test_lines_waiting_for_the_group_limit_go_as_one_post(
+        desk_services: Services, tg: FakeTelegram) -> None:
+    """The group takes 20 posts a minute: lines that queue up behind it are merged, in
+    order, instead of each waiting for a post of its own."""
+    services = desk_services
+    slow_group = FloodLimits(private=(1000, 1.0), group=(2, 1.5), overall=(1000, 1.0))
+    async with desk(services, tg, limits=slow_group) as channel:
+        await hand_off(tg, 1018, "我要退货")
+        _, thread = await topic_for(services, tg, channel, "telegram:1018")
+        lines = [f"补充第{i}点" for i in range(8)]
+        for line in lines:
+            tg.text(1018, line)
+        await tg.wait_until(lambda: "补充第7点" in topic_text(tg, thread), within=20)
+    body = topic_text(tg, thread)
+    assert [body.index(line) for line in lines] == sorted(body.index(line) for line in lines)
+    posts = [t for t in in_topic(tg, thread) if "补充" in t]
+    assert len(posts) < len(lines)
+    assert not [c for c in tg.calls if c.status == 429]
+
+
 async def test_group_errors_never_stop_the_shoppers(desk_services: Services,
                                                     tg: FakeTelegram) -> None:
     """A group the bot cannot post to (not a forum, kicked): topics fail, shoppers go on."""
@@ -664,15 +690,17 @@ async def test_two_processes_open_one_topic_and_post_each_event_once(
         ticket, thread = await topic_for(services, tg, one, "telegram:1017")
         for i in range(5):
             tg.text(1017, f"第{i}句")
-        await tg.wait_until(lambda: len(in_topic(tg, thread)) >= 6)
+        await tg.wait_until(lambda: "第4句" in topic_text(tg, thread))
         tg.press(GROUP, text_of(services, "tg_button_take"), user=amy(tg))
         await eventually(lambda: _holder(services, ticket.id, "amy"))
         say_in_topic(tg, thread, "您好", amy(tg))
         await tg.wait_until(lambda: any(t.endswith("您好") for t in tg.texts(1017)))
         await asyncio.sleep(0.5)
     assert len(tg.called("createForumTopic")) == 1
-    lines = in_topic(tg, thread)
-    assert [sum(f"第{i}句" in t for t in lines) for i in range(5)] == [1] * 5
-    assert sum("接待" in t and "小美" in t for t in lines) == 1
-    assert not any(t.endswith("您好") for t in lines)  # amy's own line is not echoed
+    body = topic_text(tg, thread)
+    assert [body.count(f"第{i}句") for i in range(5)] == [1] * 5
+    assert [body.index(f"第{i}句") for i in range(5)] == sorted(body.index(f"第{i}句")
+                                                              for i in range(5))
+    assert body.count("小美 已接待") == 1
+    assert "您好" not in body.replace("您好，", "")  # amy's own line is not echoed
     assert all(m["from"]["id"] == BOT_ID for m in tg.sent(GROUP))
