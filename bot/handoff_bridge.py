@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +36,7 @@ from handoff import (
 )
 from intents.entities import extract, mask_pii
 from intents.normalize import normalize
+from intents.preferences import rating_of
 from intents.sentiment import ANGRY
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 CONTEXT_SLOTS = ("order_id", "height", "weight", "size", "fit", "size_chart", "phone")
 #: Intents that say nothing about what the shopper needs, so they do not choose the skill.
 NOT_A_TOPIC = frozenset({"human", "greeting", "thanks", "goodbye", "fallback", None})
-RATING = re.compile(r"^\s*([1-5])\s*(?:分|星|颗星)?\s*[!.。！]*\s*$")
 EVENT_TTL = 3600.0
 SWEEP_EVERY = 10.0
 
@@ -139,11 +138,11 @@ class HandoffBridge:
                                 text: str) -> list[Reply] | None:
         """A 1-5 after close is the rating; anything else starts a new bot conversation."""
         ticket_id = state.slots.get("rating_ticket")
-        match = RATING.match(normalize(text).text) if ticket_id else None
-        if not match or not ticket_id:
+        rating = rating_of(normalize(text).text) if ticket_id else None
+        if rating is None or not ticket_id:
             return None
         try:
-            await self.handoff.rate(str(ticket_id), int(match.group(1)))
+            await self.handoff.rate(str(ticket_id), rating)
         except HandoffError as exc:
             log.info("rating not recorded for %s: %s", ticket_id, exc)
         state.slots.pop("rating_ticket", None)

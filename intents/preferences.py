@@ -33,3 +33,12 @@ def bare_number(text: str) -> float | None:
     question the bot just asked, which the entity extractor cannot read without that context."""
     match = _BARE_NUMBER.match(text.strip())
     return float(match.group(1)) if match else None
+
+
+_RATING = re.compile(r"^\s*([1-5])\s*(?:分|星|颗星)?\s*[!.。！]*\s*$")
+
+
+def rating_of(text: str) -> int | None:
+    """A 1-5 satisfaction rating ("5", "4分", "5星!"), or None when the line is not one."""
+    match = _RATING.match(text)
+    return int(match.group(1)) if match else None
