@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     u = users.add_parser("list", help="list accounts")
     u.set_defaults(func=cmd_users)
 
-    p = sub.add_parser("scripts", help="the script library (话术库)")
+    p = sub.add_parser("scripts", help="the script library")
     scripts = p.add_subparsers(dest="scripts_command", required=True)
     v = scripts.add_parser("validate", help="check a library folder; file:line: problem")
     v.add_argument("dir", nargs="?")

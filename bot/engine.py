@@ -42,7 +42,7 @@ DIALOG_ACTIONS = {"sizing": "action_sizing", "refund": "action_refund",
                   "logistics": "action_logistics"}
 #: Entities that only a sizing question carries; they route a line to sizing.
 MEASUREMENTS = frozenset({"height", "weight", "shoe_size", "foot_length"})
-#: Intents where a measurement is context, not a sizing question ("170的裤子短了要退").
+#: Intents where a measurement is context, not a sizing question (trousers too short, return).
 AFTER_SALE = frozenset({"refund", "complaint", "logistics", "human"})
 #: Slots that are the engine's bookkeeping rather than facts about the shopper.
 INTERNAL_SLOTS = frozenset({"turn", "traditional", "anger", "handoff_on_anger"})

@@ -326,7 +326,7 @@ class HandoffBridge:
     @staticmethod
     def summary(brain: Brain, state: ConversationState, topic: str | None, anger: float,
                 reason: str, transcript: list[TranscriptEntry]) -> str:
-        """One line for the agent, from library texts: 退款 · 订单 …1234 · 情绪激动 · 第2次询问."""
+        """One line for the agent built from library texts: topic · order · anger · repeats."""
         parts = [brain.library.title(topic) if topic else ""]
         slots = state.slots
 

@@ -44,7 +44,8 @@ class KefuAction(Action):
 
 
 class Say:
-    """Renders library texts for one action run, in the shopper's script (简/繁)."""
+    """Renders library texts for one action run, in the shopper's script (Simplified or
+    Traditional)."""
 
     def __init__(self, brain: Brain, dispatcher: CollectingDispatcher, tracker: Tracker,
                  owner: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """The sizing dialogue: collect height, weight and fit over several turns, then advise.
 
-Slots remember what the shopper already said, so "我170" then "65公斤" works; measurements
-outside the chart hand the chat to a human instead of guessing.
+Slots remember what the shopper already said, so a height one turn and a weight the next
+works; measurements outside the chart hand the chat to a human instead of guessing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from intents.preferences import bare_number, detect_fit
 from scripts_zh.size_charts import SizeChart, advise, pick_chart
 
 HEIGHT_CM = (120.0, 220.0)
-#: A bare weight under this is kilograms (65 → 130 斤); at or over it, 斤.
+#: A bare weight under this is kilograms (65 means 130 jin); at or over it, jin.
 KG_LIMIT = 90.0
 JIN_LIMIT = 400.0
 JIN_PER_KG = 2.0
@@ -85,7 +85,7 @@ class ActionSizing(KefuAction):
 
     @staticmethod
     def _answer_to_question(found: dict[str, Any], text: str, tracker: Tracker) -> None:
-        """Read a bare number ("我170", "65") as the measurement the bot asked for."""
+        """Read a bare number ("I'm 170", "65") as the measurement the bot asked for."""
         if "height" in found or "weight" in found:
             return
         number = bare_number(text)

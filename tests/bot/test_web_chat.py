@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from bot.services import Services
-from bot.web import create_app
 from intents.normalize import is_traditional
-from tests.conftest import free_port
-
-
-@pytest.fixture
-async def base_url(services: Services) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(services))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}"
-    await runner.cleanup()
 
 
 async def _until(ws: aiohttp.ClientWebSocketResponse, kind: str) -> list[dict[str, Any]]:

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from aiohttp import web
 
 from bot.services import Services
-from bot.web import create_app
 from tests.browser import chromium, screenshot
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-async def chat_url(services: Services) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(services))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    yield f"http://127.0.0.1:{port}/"
-    await runner.cleanup()
-
-
-async def test_shopper_chats_in_the_browser(chat_url: str, services: Services) -> None:
+async def test_shopper_chats_in_the_browser(base_url: str, services: Services) -> None:
     library = services.brains.current.library
     async with chromium() as browser:
         page = await browser.new_page()
-        await page.goto(chat_url)
+        await page.goto(base_url + "/")
         bot = page.locator(".msg--bot")
         await bot.first.wait_for()
         assert "测试小铺" in await bot.first.inner_text()
