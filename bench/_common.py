@@ -9,12 +9,17 @@ honest.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import random
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -150,3 +155,32 @@ def _width(text: str) -> int:
 def _pad(text: str, width: int, *, left: bool) -> str:
     gap = " " * (width - _width(text))
     return text + gap if left else gap + text
+
+
+@asynccontextmanager
+async def listening(app: Any) -> AsyncIterator[tuple[int, asyncio.Event]]:
+    """Serve an aiohttp app on a free loopback port for a benchmark's server subprocess.
+
+    Yields (port, stop): ``stop`` is set on SIGINT/SIGTERM or when the parent closes our
+    stdin (EOF means it went away), so an orphaned server exits by itself.
+    """
+    from aiohttp import web
+
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def parent_gone() -> None:
+        sys.stdin.read()
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=parent_gone, daemon=True).start()
+    try:
+        yield port, stop
+    finally:
+        await runner.cleanup()

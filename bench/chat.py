@@ -43,7 +43,6 @@ import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -52,7 +51,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, conversation, percentile, table  # noqa: E402
+from _common import ROOT, conversation, listening, percentile, table  # noqa: E402
 
 SERVERS = ("echo", "memory", "redis")
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -170,42 +169,27 @@ async def _serve(kind: str, opts: argparse.Namespace) -> None:
 
 async def _listen(kind: str, opts: argparse.Namespace, data_dir: str) -> None:
     """Serve one app until SIGTERM/SIGINT, parent EOF on stdin, or MAX_SERVER_LIFE."""
-    from aiohttp import web
-
     errors = _ErrorLog()
     logging.basicConfig(level=logging.WARNING, handlers=[errors])
     app, services = _build_app(kind, opts, data_dir)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-    def parent_gone() -> None:  # stdin is the parent's pipe: EOF means it went away
-        sys.stdin.read()
-        loop.call_soon_threadsafe(stop.set)
-
-    threading.Thread(target=parent_gone, daemon=True).start()
-    prof = None
-    if opts.profile_self:
-        import cProfile
-
-        prof = cProfile.Profile(time.thread_time)  # CPU time: neighbours do not inflate it
-        prof.enable()
-    print(f"READY {port}", flush=True)
     try:
-        await asyncio.wait_for(stop.wait(), MAX_SERVER_LIFE)
-    except TimeoutError:
-        pass
+        async with listening(app) as (port, stop):
+            prof = None
+            if opts.profile_self:
+                import cProfile
+
+                prof = cProfile.Profile(time.thread_time)  # CPU time: neighbours don't count
+                prof.enable()
+            print(f"READY {port}", flush=True)
+            try:
+                await asyncio.wait_for(stop.wait(), MAX_SERVER_LIFE)
+            except TimeoutError:
+                pass
+            finally:
+                if prof is not None:
+                    prof.disable()
+                    _profile_summary(prof, kind)
     finally:
-        if prof is not None:
-            prof.disable()
-            _profile_summary(prof, kind)
-        await runner.cleanup()
         if services is not None:
             await services.close()
         print("LOGGED " + json.dumps({"errors": errors.count, "first": errors.first},

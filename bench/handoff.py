@@ -38,7 +38,6 @@ import secrets
 import signal
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, percentile, table  # noqa: E402
+from _common import ROOT, listening, percentile, table  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 AGENT = "bench_agent"
@@ -63,8 +62,6 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 async def _serve(opts: argparse.Namespace) -> None:
     """Build the app, create the agent, listen, print ``READY port``, run until told."""
     import logging
-
-    from aiohttp import web
 
     from bot.auth.users import new_user
     from bot.services import Services
@@ -93,25 +90,10 @@ async def _serve(opts: argparse.Namespace) -> None:
             await services.handoff.store.close()
             services.handoff.store = RedisHandoffStore(store.redis)
         await services.users.put(new_user(AGENT, "agent", password, "压测客服"))
-        runner = web.AppRunner(create_app(services), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-
-        def parent_gone() -> None:  # stdin is the parent's pipe: EOF means it went away
-            sys.stdin.read()
-            loop.call_soon_threadsafe(stop.set)
-
-        threading.Thread(target=parent_gone, daemon=True).start()
-        print(f"READY {port}", flush=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), MAX_SERVER_LIFE)
-        await runner.cleanup()
+        async with listening(create_app(services)) as (port, stop):
+            print(f"READY {port}", flush=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), MAX_SERVER_LIFE)
         await services.close()
 
 
