@@ -9,7 +9,9 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fast]' || \
+	  { echo "note: jieba_fast did not build; using pure-Python jieba (slower)"; \
+	    $(BIN)/python -m pip install --quiet -e '.[dev]'; }
 	touch $(STAMP)
 
 run: $(STAMP)

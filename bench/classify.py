@@ -105,8 +105,10 @@ def run_pipeline(brain: Brain, messages: list[tuple[str, str]], max_seconds: flo
         if cold:
             for clear in clears:
                 clear()
+            # Earlier lines were seen when they arrived: re-score them against each other
+            # so their cached forms (the repetition check's keys) are warm again.
             for old in history[-HISTORY:]:
-                score(old)
+                score(old, history[-HISTORY:])
         c0 = cpu_clock()
         t0 = clock()
         norm = normalize(text)

@@ -247,10 +247,16 @@ class Engine:
             state.slots["handoff_reason"] = "unanswered"
             return Route("action_handoff", top.intent, top.confidence)
         angry_complaint = top.intent == "complaint" and anger >= ANGRY
-        if not angry_complaint and any(word and word in text
-                                       for word in library.system.get("handoff_keywords", ())):
+        # A confident, angry complaint goes to the complaint action, whose own rules hand
+        # off with the reason "anger"; otherwise a manager's handoff keyword decides.
+        if not (angry_complaint and top.confidence >= threshold) and any(
+                word and word in text for word in library.system.get("handoff_keywords", ())):
             state.slots["handoff_reason"] = "keyword"
             return Route("action_handoff", top.intent, top.confidence)
+        if angry_complaint:
+            # The anger score backs a hesitant classifier up: an angry shopper gets the
+            # complaint path, never a "which of these did you mean" question.
+            return Route(library.intents["complaint"].action, "complaint", top.confidence)
         if top.confidence < threshold:
             return Route("action_clarify", top.intent, top.confidence)
         second = prediction.ranking[1] if len(prediction.ranking) > 1 else None

@@ -14,7 +14,10 @@ from collections import Counter
 from functools import lru_cache
 from itertools import pairwise
 
-import jieba
+try:  # the same dictionary and algorithm compiled to C: three times faster per line
+    import jieba_fast as jieba
+except ImportError:  # pragma: no cover - the pure-Python original gives (nearly) equal words
+    import jieba
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -51,34 +54,27 @@ def _words(core: str) -> tuple[str, ...]:
                  if w.strip() and not _SPACE_PUNCT.fullmatch(w))
 
 
-def features(text: str, max_n: int = 3) -> Counter[str]:
-    """Char 1..max_n-grams per punctuation-free chunk (with edge markers), words, bigrams."""
+def features(text: str, max_n: int = 3) -> tuple[Counter[str], Counter[str]]:
+    """Two blocks: char 1..max_n-grams per punctuation-free chunk (with edge markers) plus
+    shape features; and jieba words with word bigrams (prefixed ``w:`` and ``b:``)."""
     folded = model_text(text)
     core = _FILLER.sub("", _SPACE_PUNCT.sub(" ", folded).strip()) or folded
-    feats: Counter[str] = Counter()
     chunks = [c for c in _SPACE_PUNCT.split(core) if c]
     if not chunks:
-        feats["<empty>"] += 1
-        return feats
+        return Counter(("<empty>",)), Counter()
+    grams: list[str] = []
     for chunk in chunks:
         padded = f"^{chunk}$"
-        for n in range(1, max_n + 1):
-            for i in range(len(padded) - n + 1):
-                gram = padded[i : i + n]
-                if gram not in ("^", "$"):
-                    feats[gram] += 1
-    words = _words(core)
-    for word in words:
-        feats["w:" + word] += 1
-    for left, right in pairwise(words):
-        feats[f"b:{left}_{right}"] += 1
+        grams += chunk
+        for n in range(2, max_n + 1):
+            grams += [padded[i : i + n] for i in range(len(padded) - n + 1)]
     length = len(core)
-    size = "1" if length <= 2 else "s" if length <= 6 else "m" if length <= 20 else "l"
-    feats[f"<len:{size}>"] += 1
+    grams.append("<len:1>" if length <= 2 else "<len:s>" if length <= 6
+                 else "<len:m>" if length <= 20 else "<len:l>")
     if "?" in folded or "吗" in folded or "么" in folded:
-        feats["<q>"] += 1
-    return feats
-
-
-def is_word_feature(feature: str) -> bool:
-    return feature.startswith(WORD_PREFIXES)
+        grams.append("<q>")
+    words = _words(core)
+    tokens = ["w:" + word for word in words]
+    tokens += [f"b:{left}_{right}" for left, right in pairwise(words)]
+    # Counter() over a list counts in C: far cheaper than incrementing gram by gram.
+    return Counter(grams), Counter(tokens)

@@ -20,6 +20,8 @@ _PUNCT_RUN = re.compile(r"([!?.,~。，！？、…~\-_=*#])\1+")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+#: Characters that are never emoji: a line made only of these skips the per-character check.
+_PLAIN = re.compile(r"[0-9A-Za-z\u4e00-\u9fff\s,.!?:;，。！？、：；（）()“”\"'%/+\-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +50,22 @@ def normalize(text: str) -> Normalized:
     text = _CONTROL.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
     emoji = 0
-    kept = []
-    for ch in text:
-        if _is_emoji(ch):
-            emoji += 1
-            kept.append(" ")
-        else:
-            kept.append(ch)
-    text = "".join(kept)
-    traditional = is_traditional(text)
-    if traditional or _CJK.search(text):
-        text = str(_t2s.convert(text))
+    if not _PLAIN.fullmatch(text):
+        kept = []
+        for ch in text:
+            if _is_emoji(ch):
+                emoji += 1
+                kept.append(" ")
+            else:
+                kept.append(ch)
+        text = "".join(kept)
+    # One t2s conversion serves both the Traditional check and the output.
+    if _CJK.search(text):
+        simplified = str(_t2s.convert(text))
+        traditional = simplified != text and _s2t.convert(text) == text
+        text = simplified
+    else:
+        traditional = False
     text = _PUNCT_RUN.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
     return Normalized(text=text, traditional=traditional, emoji=emoji)

@@ -321,15 +321,19 @@ def _repeat_count(grams: frozenset[str], history: Sequence[str]) -> int:
     if not grams:
         return 0
     count = 0
-    recent = list(history)[-_HISTORY_SCAN:]
-    for old in recent:
+    mine = len(grams)
+    # Jaccard >= J needs the smaller set to hold at least J of the larger one: most lines
+    # are ruled out by size before any set work.
+    low, high = mine * _REPEAT_JACCARD, mine / _REPEAT_JACCARD
+    for old in list(history)[-_HISTORY_SCAN:]:
         if not isinstance(old, str) or not old:
             continue
         _, old_grams = _key_grams(old[:_MAX_SCAN_CHARS])
-        if not old_grams:
+        theirs = len(old_grams)
+        if not low <= theirs <= high:
             continue
         inter = len(grams & old_grams)
-        if inter and inter / len(grams | old_grams) >= _REPEAT_JACCARD:
+        if inter and inter / (mine + theirs - inter) >= _REPEAT_JACCARD:
             count += 1
     return count
 

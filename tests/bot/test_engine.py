@@ -164,3 +164,11 @@ async def test_transcript_is_capped_and_masks_phones(services: Services) -> None
     transcript = await services.store.transcript("test:cap")
     assert len(transcript) == 10
     assert all("13812345678" not in e.text for e in transcript)
+
+
+async def test_an_angry_shopper_is_never_asked_to_pick_an_option(services: Services) -> None:
+    """Even when the classifier hesitates, anger routes a complaint to the complaint path."""
+    services.settings.classifier_threshold = 0.999  # every prediction counts as hesitant
+    turn = await say(services, "你们就是骗子！！！垃圾店", "a1")
+    assert turn.intent == "complaint" and turn.action == "action_complaint"
+    assert turn.status == "waiting"  # the complaint action hands an angry shopper off

@@ -1,0 +1,116 @@
+"""Features, the classifier's numpy inference and the measuring helpers (intents/)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from intents.classifier import IntentClassifier, TrainingIntent
+from intents.evaluate import Example, evaluate, format_report, leaks, to_label
+from intents.features import features, model_text
+from intents.normalize import normalize
+
+TOY = [
+    TrainingIntent("refund", ["我要退货", "怎么退款", "退款什么时候到账", "申请退货退款",
+                              "不想要了 能退吗", "退货地址发我一下"], keywords=["退货"]),
+    TrainingIntent("logistics", ["我的快递到哪了", "什么时候发货", "物流怎么不动了",
+                                 "快递单号多少", "怎么还没到", "催一下发货"], keywords=["快递"]),
+    TrainingIntent("presale", ["有货吗", "能便宜点吗", "包邮吗", "这个是纯棉的吗",
+                               "有赠品吗", "什么时候补货"]),
+]
+
+
+def canon(text: str) -> str:
+    return normalize(text).text
+
+
+@pytest.fixture(scope="module")
+def toy() -> IntentClassifier:
+    return IntentClassifier.train(TOY, canon)
+
+
+def test_features_come_in_a_character_and_a_word_block() -> None:
+    chars, words = features("我要退货")
+    assert {"我", "^我", "货$", "退货$", "<len:s>"} <= set(chars)
+    assert all(not f.startswith(("w:", "b:")) for f in chars)
+    assert "w:退货" in words and any(f.startswith("b:") for f in words)
+    assert all(f.startswith(("w:", "b:")) for f in words)
+
+
+def test_shop_noise_is_folded() -> None:
+    # Upper-case tokens: they cannot clash with the lowered text around them.
+    assert model_text("订单[订单x]的123456789号 https://x.cn/a 17.5") == "订单N的N号 U 9"
+    assert features("")[0] == {"<empty>": 1} and not features("")[1]
+    chars, _ = features("在吗？")
+    assert "<q>" in chars
+
+
+def test_training_examples_come_back_with_their_intent(toy: IntentClassifier) -> None:
+    for intent in TOY:
+        for example in intent.examples:
+            assert toy.predict(canon(example)).intent == intent.name, example
+
+
+def test_confidences_are_a_distribution_and_unseen_text_is_not_confident(
+        toy: IntentClassifier) -> None:
+    full = toy.predict(canon("退货"), top=10)
+    assert len(full.ranking) == 3
+    assert math.isclose(sum(s.confidence for s in full.ranking), 1.0, rel_tol=1e-9)
+    assert [s.confidence for s in full.ranking] == sorted(
+        (s.confidence for s in full.ranking), reverse=True)
+    for strange in ("", "ⓧⓧ", "zzqqxx", "🙂" * 3, "[数字x]"):
+        prediction = toy.predict(canon(strange))
+        assert prediction.confidence < 0.9, strange
+
+
+def test_inference_equals_the_dense_formula(toy: IntentClassifier) -> None:
+    """The fast path (map + fromiter + a padded zero row) computes exactly softmax(Wx + b)
+    with x the two L2-normalised TF-IDF blocks; checked against a plain dense version."""
+    vocab = toy._vocab
+    for text in ("我要退货 快递到哪了", "能便宜点吗？？", "完全没见过的句子", "退退退货货"):
+        chars, words = toy._blocks(canon(text), toy._keywords)
+        x = np.zeros(len(vocab) + 1)
+        for block in (chars, words):
+            part = np.zeros(len(vocab) + 1)
+            for feat, count in block.items():
+                if feat in vocab:
+                    part[vocab[feat]] = (1 + math.log(count)) * toy._idf[vocab[feat]]
+            norm = np.linalg.norm(part)
+            x += part / norm if norm else part
+        logits = x @ toy._weights + toy._bias
+        expected = np.exp(logits - logits.max())
+        expected /= expected.sum()
+        got = {s.intent: s.confidence for s in toy.predict(canon(text), top=10).ranking}
+        for label, p in zip(toy.labels, expected, strict=True):
+            assert got[label] == pytest.approx(p, rel=1e-9, abs=1e-12)
+
+
+def test_training_is_deterministic() -> None:
+    a = IntentClassifier.train(TOY, canon)
+    b = IntentClassifier.train(TOY, canon)
+    for text in ("我要退货", "快递呢", "包邮不"):
+        assert a.predict(canon(text)) == b.predict(canon(text))
+
+
+def test_evaluate_scores_and_reports_confusions() -> None:
+    examples = [Example("1", "我要退货", "refund"), Example("2", "快递到哪了", "logistics"),
+                Example("3", "谢谢", "other"), Example("4", "有货吗", "presale")]
+    answers = {"我要退货": ("refund", 0.95), "快递到哪了": ("refund", 0.8),
+               "谢谢": ("thanks", 0.99), "有货吗": ("presale", 0.5)}
+    report = evaluate(examples, lambda text: answers[text], threshold=0.7)
+    assert report.accuracy == 0.75
+    assert report.confusion["logistics"]["refund"] == 1
+    assert report.confident_precision == pytest.approx(2 / 3)  # 0.95 ✓, 0.8 ✗, 0.99 ✓
+    assert report.confident_coverage == 0.75
+    assert report.per_intent["refund"]["precision"] == 0.5
+    text = format_report(report, show_errors=3)
+    assert "logistics → refund: 1" in text and "快递到哪了" in text
+    assert to_label("goodbye") == "other" and to_label("refund") == "refund"
+
+
+def test_leaks_find_near_copies_of_evaluation_lines() -> None:
+    examples = [Example("a", "请问这个什么时候能发货呢", "logistics")]
+    found = leaks({"logistics": ["请问这个什么时候能发货", "我的快递到哪了"]}, examples)
+    assert [f["example"] for f in found] == ["请问这个什么时候能发货"]
