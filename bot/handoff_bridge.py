@@ -176,6 +176,9 @@ class HandoffBridge:
             status, replies, sender = await self._apply(event)
         else:
             status, replies, sender = await self._peek(event)
+        if event.kind == "agent_message" and event.data.get("shown_in") == (
+                event.conversation.split(":", 1)[0]):
+            replies = []  # the shopper's channel already showed it (a photo as a photo)
         if replies or status:
             await self._deliver(event.conversation, replies, sender, event, exclusive=mine)
         if mine and event.kind in ("ticket_assigned", "ticket_closed", "handed_back",

@@ -289,8 +289,13 @@ class HandoffService:
                             data={"text": text, "attachment": attachment})
         return updated
 
-    async def agent_message(self, ticket_id: str, agent: str, text: str) -> Ticket:
-        """Record the assigned agent's reply; the channel delivers it on the event."""
+    async def agent_message(self, ticket_id: str, agent: str, text: str,
+                            shown_in: str | None = None) -> Ticket:
+        """Record the assigned agent's reply; the channel delivers it on the event.
+
+        ``shown_in`` names a shopper channel that already showed the message as itself (a
+        photo sent to a Telegram shopper): it records ``text`` but sends no copy of it.
+        """
         now = self.clock()
 
         def add(t: Ticket) -> None:
@@ -298,8 +303,10 @@ class HandoffService:
             t.add_message(Message(role="agent", author=agent, text=text, ts=now))
 
         updated = await self.store.update(ticket_id, add)
-        await self._publish("agent_message", updated, agent=agent,
-                            data={"text": text, "channel": updated.channel})
+        data = {"text": text, "channel": updated.channel}
+        if shown_in:
+            data["shown_in"] = shown_in
+        await self._publish("agent_message", updated, agent=agent, data=data)
         return updated
 
     async def leave_message(self, ticket_id: str, text: str, contact: str | None) -> Ticket:

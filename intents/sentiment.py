@@ -251,6 +251,7 @@ _INTENSITY = re.compile(
     r"|(?P<pair>(?P<two>[\u4e00-\u9fff]{2})(?P=two)+)"
 )
 _CAPS = re.compile(r"(?<![A-Za-z])[A-Z]{4,}(?![A-Za-z])")
+_UPPER = re.compile(r"[A-Z]")
 _SIZE_TOKEN = re.compile(r"[XLSM]+")
 _NON_KEY = re.compile(r"[^\u4e00-\u9fffa-z0-9]+")
 _DIGITS = frozenset("0123456789")
@@ -427,7 +428,7 @@ def _score(text: str, history: Sequence[str]) -> Sentiment:
             _emit(intensity, signals, "stretch", m.group()[:6], 0.25)
     if bangs:
         _emit(intensity, signals, "exclaim", "!", 0.1 if bangs == 1 else 0.2)
-    if any("A" <= c <= "Z" for c in norm):
+    if _UPPER.search(norm):  # most lines have no capitals: skip the costlier scan
         for m in _CAPS.finditer(norm):
             if not _SIZE_TOKEN.fullmatch(m.group()):
                 _emit(intensity, signals, "caps", m.group()[:12], 0.2)

@@ -37,9 +37,9 @@ def services_of(request: web.Request) -> Services:
     return request.app[web_app.SERVICES]
 
 
-def session_of(request: web.Request) -> Session:
+async def session_of(request: web.Request) -> Session:
     """The caller's session; ApiError 401/403 when there is none or the role may not."""
-    session = request.app[AUTH].session(request)
+    session = await request.app[AUTH].session(request)
     if session is None:
         raise ApiError(401, "login", "log in first at /login")
     if session.role not in ROLES:
@@ -60,7 +60,7 @@ def endpoint(handler: Handler, *, post: bool = False
 
     async def run(request: web.Request) -> web.StreamResponse:
         try:
-            session = session_of(request)
+            session = await session_of(request)
             if post:
                 await _csrf(request, session)
             return web.json_response(await handler(request, session))

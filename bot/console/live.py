@@ -124,7 +124,7 @@ def origin_ok(request: web.Request) -> bool:
 async def socket(request: web.Request) -> web.StreamResponse:
     """One console: checks before the upgrade (an HTTP error a script can read), then
     events out, heartbeat while open, "ping" answered with "pong"."""
-    session = request.app[AUTH].session(request)
+    session = await request.app[AUTH].session(request)
     if session is None:
         return error_response(401, "login", "log in first at /login")
     if session.role not in ROLES:

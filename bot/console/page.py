@@ -18,7 +18,7 @@ from handoff.models import PRESENCES, SKILLS
 
 @aiohttp_jinja2.template("console.html")
 async def page(request: web.Request) -> dict[str, Any]:
-    session = require(request, "agent")
+    session = await require(request, "agent")
     services = services_of(request)
     return {"session": session, "csrf": session.csrf, "skills": SKILLS,
             "presences": PRESENCES, "shop_name": services.settings.shop_name,

@@ -62,7 +62,7 @@ async def render(request: web.Request, session: Session, ws: Workspace, template
 
 async def start(request: web.Request, post: bool = False) -> tuple[Session, Workspace]:
     """Managers only (403 / login redirect otherwise), CSRF for POSTs; then their workspace."""
-    session = require(request, "manager")
+    session = await require(request, "manager")
     if post:
         await check_csrf(request, session)
     return session, await open_workspace(runtime_of(request), session.user)

@@ -711,40 +711,48 @@ class AgentDesk:
                             else self.texts.get("tg_hint_take_first", agent_name=holder
                                                 if ticket.status == "assigned" else ""))
             return
-        text = await self._relay_media(message, ticket)
-        if text is None:
+        relayed = await self._relay_media(message, ticket)
+        if relayed is None:
             return
+        text, shown_in = relayed
         key = self._echo("msg", ticket.id, agent.name, text)
         await self.topics.expect_echo(key)
         try:
-            await self.services.handoff.agent_message(ticket.id, agent.name, text)
+            await self.services.handoff.agent_message(ticket.id, agent.name, text,
+                                                      shown_in=shown_in)
         except (HandoffError, HandoffUnavailable) as exc:
             await self.topics.take_echo(key)
             self._reply(message, self._hint(exc, ticket))
             return
         self.stats.relayed += 1
 
-    async def _relay_media(self, message: Message, ticket: Ticket) -> str | None:
-        """The text to record for an agent's message; a photo or file is first sent to a
-        Telegram shopper as itself (web shoppers get the text only)."""
+    async def _relay_media(self, message: Message, ticket: Ticket
+                           ) -> tuple[str, str | None] | None:
+        """The text to record for an agent's message, and the shopper channel that already
+        showed it: a photo or file is sent to a Telegram shopper as itself (with its
+        caption), so the recorded ``[图片]`` line is not sent after it; web shoppers get
+        the text only."""
         if message.text:
-            return message.text
+            return message.text, None
         kind = content_type(message)
         caption = message.caption or ""
         if kind not in ("photo", "document", "video", "animation", "voice", "audio", "sticker",
                         "video_note"):
             return None  # polls, locations …: nothing a shopper can be sent as is
         channel, _, chat = ticket.conversation.partition(":")
+        shown_in = None
         if channel == "telegram" and chat:
             target = chat_id_of(chat)
             if kind == "photo" and message.photo:
                 self.sender.submit(target, SendPhoto(chat_id=target,
-                                                     photo=message.photo[-1].file_id))
-            else:  # the copy keeps the caption; the line below names the agent
+                                                     photo=message.photo[-1].file_id,
+                                                     caption=caption or None))
+            else:  # the copy keeps the caption
                 self.sender.submit(target, CopyMessage(chat_id=target, from_chat_id=self.chat_id,
                                                        message_id=message.message_id))
+            shown_in = "telegram"
         key = "tg_agent_photo" if kind == "photo" else "tg_agent_file"
-        return self.texts.get(key, text=caption)
+        return self.texts.get(key, text=caption), shown_in
 
     async def on_press(self, query: CallbackQuery) -> None:
         """The card's buttons and the transfer choices; anything else is answered and dropped."""

@@ -1,13 +1,17 @@
 """Logins for agents and managers: signed-cookie sessions, CSRF tokens, rate limiting.
 
-The session cookie carries the user name, role and a CSRF token, signed with the secret key
-(itsdangerous); it is HttpOnly and SameSite=Lax. Every POST from a logged-in page carries the
-token in a form field or the X-CSRF-Token header. Roles are checked on the server for every
-request: ``require(request, "manager")``.
+The session cookie carries the user name, role, a CSRF token and a stamp of the password,
+signed with the secret key (itsdangerous); it is HttpOnly and SameSite=Lax. Every request
+checks it against the account store, so removing an account, changing its role or its
+password ends its sessions at once. Every POST from a logged-in page carries the token in a
+form field or the X-CSRF-Token header. Roles are checked on the server for every request:
+``await require(request, "manager")``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import secrets
 import time
 from collections import defaultdict, deque
@@ -20,6 +24,8 @@ from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.auth.users import Role, User, UserError, UserStore, check_password
+
+log = logging.getLogger(__name__)
 
 COOKIE = "kefu_session"
 SESSION_MAX_AGE = 12 * 3600
@@ -45,20 +51,32 @@ class Auth:
         self.secure_cookies = secure_cookies
         self._failures: dict[str, deque[float]] = defaultdict(deque)
 
-    def session(self, request: web.Request) -> Session | None:
+    async def session(self, request: web.Request) -> Session | None:
+        """The request's session, checked against the account as it is now: a removed
+        account, a changed role or a new password ends every session at once."""
         raw = request.cookies.get(COOKIE)
         if not raw:
             return None
         try:
             data: dict[str, Any] = self.serializer.loads(raw, max_age=SESSION_MAX_AGE)
-            return Session(data["u"], data["r"], data["c"], data.get("d", data["u"]))
+            session = Session(data["u"], data["r"], data["c"], data.get("d", data["u"]))
+            stamp = data["p"]
         except (BadSignature, KeyError, TypeError):
             return None
+        try:
+            user = await self.users.get(session.user)
+        except UserError as exc:
+            log.warning("session check failed: %s", exc)
+            raise web.HTTPServiceUnavailable(
+                text="503: accounts are unavailable for a moment; try again shortly") from None
+        if user is None or user.role != session.role or _stamp(user) != stamp:
+            return None
+        return session
 
     def start(self, response: web.StreamResponse, user: User) -> Session:
         session = Session(user.name, user.role, secrets.token_urlsafe(24), user.display_name)
         token = self.serializer.dumps({"u": session.user, "r": session.role, "c": session.csrf,
-                                       "d": session.display_name})
+                                       "d": session.display_name, "p": _stamp(user)})
         response.set_cookie(COOKIE, token, max_age=SESSION_MAX_AGE, httponly=True,
                             samesite="Lax", secure=self.secure_cookies, path="/")
         return session
@@ -83,9 +101,14 @@ class Auth:
 AUTH: web.AppKey[Auth] = web.AppKey("auth", Auth)
 
 
-def require(request: web.Request, role: Role) -> Session:
+def _stamp(user: User) -> str:
+    """A short digest of the password hash: a new password invalidates old cookies."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:12]
+
+
+async def require(request: web.Request, role: Role) -> Session:
     """The session of a user allowed ``role``; redirect to /login or 403 otherwise."""
-    session = request.app[AUTH].session(request)
+    session = await request.app[AUTH].session(request)
     if session is None:
         raise web.HTTPFound(f"/login?next={quote(request.path_qs)}")
     if not (session.role == "manager" or session.role == role):

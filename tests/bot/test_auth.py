@@ -87,6 +87,28 @@ async def test_login_sets_a_signed_cookie_and_logout_clears_it(site: str) -> Non
             assert resp.cookies["kefu_session"].value == ""
 
 
+@pytest.mark.parametrize("change", ["removed", "new password", "now a manager"])
+async def test_account_changes_end_sessions_at_once(site: str, services: Services,
+                                                    change: str) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)  # keep cookies set by 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.post(site + "/login",
+                             data={"name": "amy", "password": "correct horse"}) as resp:
+            assert resp.status == 200
+        async with http.get(site + "/console", allow_redirects=False) as resp:
+            assert resp.status == 200
+        if change == "removed":
+            assert await services.users.delete("amy")
+        elif change == "new password":
+            await services.users.put(new_user("amy", "agent", "a new password"))
+        else:
+            await services.users.put(new_user("amy", "manager", "correct horse"))
+        async with http.get(site + "/console", allow_redirects=False) as resp:
+            assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+        async with http.get(site + "/console/api/queue") as resp:
+            assert resp.status == 401
+
+
 def test_users_cli_adds_lists_and_removes(tmp_path: Path) -> None:
     env = {"KEFU_DATA_DIR": str(tmp_path)}
     added = run("users", "add", "amy", "--role", "agent", stdin="correct horse\n", env=env)
