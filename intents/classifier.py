@@ -153,15 +153,11 @@ class IntentClassifier:
                               dtype=np.int64, count=n)
         counts = np.fromiter(chain(chars.values(), words.values()), dtype=np.float64, count=n)
         values = (1.0 + np.log(counts)) * self._idf[columns]
-        rows = self._weights[columns]
-        split = len(chars)
-        scores = self._bias.tolist()
-        for part in (slice(0, split), slice(split, n)):
-            block = values[part]
+        for block in (values[:len(chars)], values[len(chars):]):  # views: scaled in place
             norm = math.sqrt(block @ block)
             if norm:
-                for i, s in enumerate((block @ rows[part]).tolist()):
-                    scores[i] += s / norm
+                block /= norm
+        scores = (values @ self._weights[columns] + self._bias).tolist()
         # Eleven-odd labels: a softmax in plain Python beats numpy's per-call overhead.
         peak = max(scores)
         exps = [math.exp(s - peak) for s in scores]
