@@ -15,7 +15,7 @@ from typing import Any
 MAX_CHARS = {"title": 20, "description": 500, "examples": 200, "keywords": 40,
              "replies": 500, "quick_replies": 40, "prompts": 500, "system": 2000,
              "note": 200, "sentence": 500}
-MAX_ITEMS = {"examples": 500, "keywords": 200, "replies": 50, "quick_replies": 6,
+MAX_ITEMS = {"examples": 2000, "keywords": 200, "replies": 50, "quick_replies": 6,
              "prompts": 20, "system": 20}
 #: A raw YAML file edited as text.
 MAX_FILE_CHARS = 200_000

@@ -152,3 +152,23 @@ def test_stored_classifier_predicts_exactly_like_the_trained_one(small_brain: Br
     assert decode(blob, "otherdigest") is None
     assert decode(b"not a blob", small_brain.library.digest) is None
     assert decode(blob[: len(blob) // 2], small_brain.library.digest) is None
+
+
+def test_every_shipped_intent_can_be_saved_from_the_editor_unchanged() -> None:
+    """The form limits fit the default library: a manager can open and save any intent."""
+    from multidict import MultiDict
+
+    from config.settings import DEFAULT_LIBRARY
+    from scripts_zh.loader import load_library
+
+    for intent in load_library(DEFAULT_LIBRARY).intents.values():
+        post: MultiDict[str] = MultiDict([
+            ("title", intent.title), ("description", intent.description),
+            ("examples", "\n".join(intent.examples)), ("keywords", "\n".join(intent.keywords)),
+            ("quick_replies", "\n".join(intent.quick_replies)),
+            *[("reply", reply) for reply in intent.replies],
+            *[(f"prompt.{key}", text) for key, texts in intent.prompts.items()
+              for text in texts]])
+        form, errors = forms.parse_intent(post)
+        assert errors == [], (intent.name, errors)
+        assert form.examples == list(intent.examples) and form.replies == list(intent.replies)
