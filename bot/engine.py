@@ -46,6 +46,8 @@ MEASUREMENTS = frozenset({"height", "weight", "shoe_size", "foot_length"})
 AFTER_SALE = frozenset({"refund", "complaint", "logistics", "human"})
 #: Slots that are the engine's bookkeeping rather than facts about the shopper.
 INTERNAL_SLOTS = frozenset({"turn", "traditional", "anger", "handoff_on_anger"})
+#: Recent transcript lines read with the state; the shopper's among them feed the anger score.
+HISTORY = 20
 
 PauseHook = Callable[[str, ConversationState, "Turn"], Awaitable[list[Reply]]]
 RelayHook = Callable[[str, ConversationState, Incoming], Awaitable[list[Reply]]]
@@ -114,7 +116,8 @@ class Engine:
 
     async def _handle(self, brain: Brain, msg: Incoming) -> Turn:
         now = self.clock()
-        state = await self._state(msg)
+        saved, recent = await self.store.load_with_history(msg.key, last=HISTORY)
+        state = self._state_of(saved, msg)
         guard = self._guard(msg)
         if state.status in ("waiting", "agent"):
             await self._log(msg.key, [TranscriptEntry("shopper", mask_pii(msg.text[:2000]) or
@@ -150,8 +153,7 @@ class Engine:
             state.traditional = norm.traditional
         prediction = brain.classifier.predict(norm.text)
         entities = extract(norm.text)
-        history = [e.text for e in await self.store.transcript(msg.key, last=20)
-                   if e.role == "shopper"]
+        history = [e.text for e in recent if e.role == "shopper"]
         anger = score(msg.text, history).anger
         route = self._route(brain, state, norm.text, prediction, entities, anger)
         hits.route_chosen(self, route.intent, route.action)
@@ -176,19 +178,24 @@ class Engine:
                              for s in prediction.ranking[:3]],
                     replies=replies, status=state.status, action=route.action,
                     anger=round(anger, 3), auto_reply=notice[0] if notice else None)
-        await self._log(msg.key, [
+        entries = [
             TranscriptEntry("shopper", mask_pii(msg.text), now, route.intent,
                             None if route.confidence is None else round(route.confidence, 3)),
             *[TranscriptEntry("bot", mask_pii(r.text), now) for r in replies],
-        ])
+        ]
         if paused:
+            # The handoff logs its own lines after these: write them first.
+            await self._log(msg.key, entries)
             state.status = "waiting"
             if self.on_pause:
                 turn.replies += await self.on_pause(msg.key, state, turn)
         turn.status = state.status
         turn.slots = {k: v for k, v in state.slots.items()
                       if v is not None and k not in INTERNAL_SLOTS}
-        await self.store.save(msg.key, state)
+        if paused:
+            await self.store.save(msg.key, state)
+        else:
+            await self.store.commit(msg.key, state, entries, cap=self.settings.transcript_cap)
         return turn
 
     def _hours_notice(self, brain: Brain, state: ConversationState,
@@ -339,7 +346,10 @@ class Engine:
     # -- helpers -------------------------------------------------------------------------
 
     async def _state(self, msg: Incoming) -> ConversationState:
-        state = await self.store.load(msg.key)
+        return self._state_of(await self.store.load(msg.key), msg)
+
+    def _state_of(self, state: ConversationState | None, msg: Incoming) -> ConversationState:
+        """The saved state, or a new one for a conversation never seen."""
         if state is None:
             now = self.clock()
             state = ConversationState(channel=msg.channel, chat_id=msg.chat_id,

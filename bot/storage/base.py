@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Status = Literal["bot", "waiting", "agent", "closed"]
@@ -39,7 +39,9 @@ class ConversationState:
     updated_at: float = 0.0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        # vars(), not asdict(): json.dumps walks the nested slots itself, and asdict's deep
+        # copy was a tenth of the engine's time per message.
+        return json.dumps(vars(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ConversationState:
@@ -60,7 +62,7 @@ class TranscriptEntry:
     author: str | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        return json.dumps(vars(self), ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> TranscriptEntry:
@@ -86,6 +88,17 @@ class ConversationStore(ABC):
     @abstractmethod
     async def transcript(self, key: str, last: int | None = None) -> list[TranscriptEntry]:
         """The transcript, oldest first (only the newest ``last`` when given)."""
+
+    async def load_with_history(self, key: str, last: int
+                                ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
+        """``load`` and ``transcript(last=...)`` together: one round trip on Redis."""
+        return await self.load(key), await self.transcript(key, last)
+
+    async def commit(self, key: str, state: ConversationState, entries: list[TranscriptEntry],
+                     cap: int) -> None:
+        """``append`` then ``save``, together: one round trip (and all or nothing) on Redis."""
+        await self.append(key, entries, cap)
+        await self.save(key, state)
 
     @abstractmethod
     async def delete(self, key: str) -> None:

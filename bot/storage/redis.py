@@ -72,6 +72,25 @@ class RedisConversationStore(ConversationStore):
         raws = await self._call(self.redis.lrange(self._key(key, "log"), start, -1))
         return [TranscriptEntry.from_json(r) for r in raws]
 
+    async def load_with_history(self, key: str, last: int
+                                ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self._key(key, "state"))
+        pipe.lrange(self._key(key, "log"), -last if last else 0, -1)
+        raw, raws = await self._call(pipe.execute())
+        state = ConversationState.from_json(raw) if raw is not None else None
+        return state, [TranscriptEntry.from_json(r) for r in raws]
+
+    async def commit(self, key: str, state: ConversationState, entries: list[TranscriptEntry],
+                     cap: int) -> None:
+        log = self._key(key, "log")
+        pipe = self.redis.pipeline(transaction=True)
+        if entries:
+            pipe.rpush(log, *[e.to_json() for e in entries])
+            pipe.ltrim(log, -cap, -1)
+        pipe.set(self._key(key, "state"), state.to_json())
+        await self._call(pipe.execute())
+
     async def delete(self, key: str) -> None:
         await self._call(self.redis.delete(self._key(key, "state"), self._key(key, "log")))
 
@@ -81,8 +100,10 @@ class RedisConversationStore(ConversationStore):
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
+        # Poll every 20 ms (redis-py's default is 100 ms): a shopper's burst of short lines
+        # waits on the previous one, and each wait shows as reply latency.
         lock = self.redis.lock(self._key(key, "lock"), timeout=self.lock_timeout,
-                               blocking_timeout=self.lock_timeout)
+                               sleep=0.02, blocking_timeout=self.lock_timeout)
         try:
             acquired = await lock.acquire()
         except UNAVAILABLE as exc:

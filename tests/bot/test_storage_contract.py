@@ -102,6 +102,10 @@ async def test_redis_gone_is_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         await store.load("k")
     with pytest.raises(StoreUnavailable):
+        await store.load_with_history("k", last=20)
+    with pytest.raises(StoreUnavailable):
+        await store.commit("k", ConversationState(), [TranscriptEntry("bot", "x", 0.0)], cap=5)
+    with pytest.raises(StoreUnavailable):
         async with store.lock("k"):
             pass
     assert await store.ping() is False
@@ -115,3 +119,28 @@ async def test_once_is_true_exactly_once(store: ConversationStore) -> None:
     assert await store.once("event-short", 0.05) is True
     await asyncio.sleep(0.1)
     assert await store.once("event-short", 0.05) is True
+
+
+async def test_load_with_history_is_load_and_transcript(store: ConversationStore) -> None:
+    assert await store.load_with_history("web:new", last=20) == (None, [])
+    state = ConversationState(chat_id="h", turn=2)
+    await store.save("web:h", state)
+    await store.append("web:h", [TranscriptEntry("shopper", f"m{i}", float(i)) for i in range(5)],
+                       cap=10)
+    loaded, recent = await store.load_with_history("web:h", last=3)
+    assert loaded == state
+    assert [e.text for e in recent] == ["m2", "m3", "m4"]
+
+
+async def test_commit_appends_and_saves_together(store: ConversationStore) -> None:
+    await store.append("web:c", [TranscriptEntry("shopper", "old", 0.0)], cap=3)
+    state = ConversationState(chat_id="c", turn=7, slots={"height": 170})
+    await store.commit("web:c", state, [TranscriptEntry("shopper", "q", 1.0),
+                                        TranscriptEntry("bot", "a", 1.0, "presale", 0.9),
+                                        TranscriptEntry("bot", "b", 1.0)], cap=3)
+    assert await store.load("web:c") == state
+    assert [e.text for e in await store.transcript("web:c")] == ["q", "a", "b"]
+    await store.commit("web:c", ConversationState(chat_id="c", turn=8), [], cap=3)
+    loaded = await store.load("web:c")
+    assert loaded is not None and loaded.turn == 8
+    assert len(await store.transcript("web:c")) == 3
