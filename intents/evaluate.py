@@ -2,7 +2,9 @@
 
 Labels are the eight of the evaluation data; a predicted intent outside them counts as
 ``other``. Confident-precision (precision among predictions at or above the threshold) says
-how often the bot is right when it answers without asking back.
+how often the bot is right when it answers without asking back. Accuracy and macro-F1 come
+with a 95% bootstrap interval: on a few hundred lines one line moves accuracy by a fifth of
+a point, and the interval says how far a figure can be trusted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 LABELS = ("greeting", "presale", "sizing", "refund", "complaint", "logistics", "human", "other")
 
@@ -35,12 +39,17 @@ class Report:
     confident_coverage: float
     threshold: float
     errors: list[dict[str, Any]] = field(default_factory=list)
+    #: 95% bootstrap intervals (low, high) of accuracy and macro-F1.
+    accuracy_ci: tuple[float, float] = (0.0, 0.0)
+    macro_f1_ci: tuple[float, float] = (0.0, 0.0)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "n": self.n,
             "accuracy": round(self.accuracy, 4),
+            "accuracy_ci95": [round(x, 4) for x in self.accuracy_ci],
             "macro_f1": round(self.macro_f1, 4),
+            "macro_f1_ci95": [round(x, 4) for x in self.macro_f1_ci],
             "per_intent": self.per_intent,
             "confusion": self.confusion,
             "confident_precision": round(self.confident_precision, 4),
@@ -99,6 +108,8 @@ def evaluate(examples: Sequence[Example], predict: Callable[[str], tuple[str, fl
     errors = [{"id": ex.id, "text": ex.text, "gold": ex.label, "pred": pred,
                "confidence": round(conf, 3)} for ex, pred, conf in pairs if pred != ex.label]
     n = len(pairs)
+    accuracy_ci, macro_f1_ci = bootstrap([LABELS.index(ex.label) for ex, _, _ in pairs],
+                                         [LABELS.index(pred) for _, pred, _ in pairs])
     return Report(
         n=n,
         accuracy=correct / n if n else 0.0,
@@ -109,15 +120,47 @@ def evaluate(examples: Sequence[Example], predict: Callable[[str], tuple[str, fl
         confident_coverage=len(confident) / n if n else 0.0,
         threshold=threshold,
         errors=errors,
+        accuracy_ci=accuracy_ci,
+        macro_f1_ci=macro_f1_ci,
     )
+
+
+def bootstrap(gold: Sequence[int], pred: Sequence[int], rounds: int = 1000,
+              seed: int = 0) -> tuple[tuple[float, float], tuple[float, float]]:
+    """95% percentile intervals of accuracy and macro-F1 over ``rounds`` resamples of the
+    lines (with replacement); macro-F1 averages the labels present in each resample."""
+    if not gold:
+        return (0.0, 0.0), (0.0, 0.0)
+    g = np.asarray(gold)
+    p = np.asarray(pred)
+    picks = np.random.default_rng(seed).integers(0, len(g), size=(rounds, len(g)))
+    gs, ps = g[picks], p[picks]
+    accuracy = (gs == ps).mean(axis=1)
+    f1_sum = np.zeros(rounds)
+    present = np.zeros(rounds)
+    for label in range(len(LABELS)):
+        is_gold, is_pred = gs == label, ps == label
+        tp = (is_gold & is_pred).sum(axis=1)
+        denominator = is_gold.sum(axis=1) + is_pred.sum(axis=1)
+        f1_sum += np.divide(2 * tp, denominator, out=np.zeros(rounds), where=denominator > 0)
+        present += is_gold.any(axis=1)
+    macro = f1_sum / np.maximum(present, 1)
+
+    def interval(values: np.ndarray) -> tuple[float, float]:
+        low, high = np.percentile(values, [2.5, 97.5])
+        return float(low), float(high)
+
+    return interval(accuracy), interval(macro)
 
 
 def format_report(report: Report, show_errors: int = 0) -> str:
     """A plain-text report for the terminal."""
     lines = [
         f"lines: {report.n}",
-        f"accuracy: {report.accuracy:.3f}",
-        f"macro-F1: {report.macro_f1:.3f}",
+        f"accuracy: {report.accuracy:.3f}  (95% bootstrap interval "
+        f"{report.accuracy_ci[0]:.3f}–{report.accuracy_ci[1]:.3f})",
+        f"macro-F1: {report.macro_f1:.3f}  (95% bootstrap interval "
+        f"{report.macro_f1_ci[0]:.3f}–{report.macro_f1_ci[1]:.3f})",
         f"confident (>= {report.threshold:.2f}): precision {report.confident_precision:.3f}"
         f" on {report.confident_coverage:.0%} of lines",
         "",

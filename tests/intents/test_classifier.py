@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from intents.classifier import IntentClassifier, TrainingIntent
-from intents.evaluate import Example, evaluate, format_report, leaks, to_label
+from intents.evaluate import Example, bootstrap, evaluate, format_report, leaks, to_label
 from intents.features import features, model_text
 from intents.normalize import normalize
 
@@ -114,3 +114,14 @@ def test_leaks_find_near_copies_of_evaluation_lines() -> None:
     examples = [Example("a", "请问这个什么时候能发货呢", "logistics")]
     found = leaks({"logistics": ["请问这个什么时候能发货", "我的快递到哪了"]}, examples)
     assert [f["example"] for f in found] == ["请问这个什么时候能发货"]
+
+
+def test_bootstrap_intervals_bracket_the_figures() -> None:
+    gold = [0, 1, 2, 3, 7, 7, 7, 5] * 30
+    pred = [0, 1, 2, 7, 7, 7, 5, 5] * 30
+    (acc_low, acc_high), (f1_low, f1_high) = bootstrap(gold, pred)
+    assert acc_low < 0.75 < acc_high and acc_high - acc_low < 0.15
+    assert 0.0 < f1_low < f1_high < 1.0
+    assert bootstrap(gold, pred) == bootstrap(gold, pred)  # seeded: the same every run
+    assert bootstrap(gold, gold) == ((1.0, 1.0), (1.0, 1.0))
+    assert bootstrap([], []) == ((0.0, 0.0), (0.0, 0.0))
