@@ -132,6 +132,13 @@ class IntentClassifier:
             bias = np.array([-bias[0] / 2, bias[0] / 2])
         return cls(labels, vocab, idf, weights, bias, keywords)
 
+    def well_formed(self) -> bool:
+        """Arrays that fit the vocabulary (with the zero row): a copy stored by other
+        classifier code may not, and must then be retrained rather than used."""
+        rows = len(self._vocab) + 1
+        return (self._idf.shape == (rows,) and self._weights.shape == (rows, len(self.labels))
+                and self._bias.shape == (len(self.labels),))
+
     @staticmethod
     def _blocks(text: str, keywords: Mapping[str, re.Pattern[str]]
                 ) -> tuple[Counter[str], Counter[str]]:

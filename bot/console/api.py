@@ -38,8 +38,13 @@ def services_of(request: web.Request) -> Services:
 
 
 async def session_of(request: web.Request) -> Session:
-    """The caller's session; ApiError 401/403 when there is none or the role may not."""
-    session = await request.app[AUTH].session(request)
+    """The caller's session; ApiError 401/403 when there is none or the role may not, 503
+    when the accounts cannot be checked."""
+    try:
+        session = await request.app[AUTH].session(request)
+    except web.HTTPServiceUnavailable:
+        raise ApiError(503, "unavailable", "accounts are unavailable for a moment; try again"
+                       ) from None
     if session is None:
         raise ApiError(401, "login", "log in first at /login")
     if session.role not in ROLES:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -140,8 +140,13 @@ async def socket(request: web.Request) -> web.StreamResponse:
     tasks: list[asyncio.Task[None]] = []
     try:
         await ws.send_json({"type": "hello", "agent": session.user})
+        auth = request.app[AUTH]
+
+        async def still_valid() -> bool:
+            return await auth.session(request) is not None
+
         tasks = [asyncio.create_task(_send(queue, ws)),
-                 asyncio.create_task(_heartbeat(services, session.user))]
+                 asyncio.create_task(_heartbeat(services, session.user, ws, still_valid))]
         async for msg in ws:
             if msg.type == WSMsgType.TEXT and msg.data == "ping":
                 await ws.send_str("pong")
@@ -168,9 +173,19 @@ async def _send(queue: asyncio.Queue[Frame], ws: web.WebSocketResponse) -> None:
             return
 
 
-async def _heartbeat(services: Services, agent: str) -> None:
-    """Renew the agent's chosen presence now and every HEARTBEAT seconds."""
+async def _heartbeat(services: Services, agent: str, ws: web.WebSocketResponse,
+                     still_valid: Callable[[], Awaitable[bool]]) -> None:
+    """Every HEARTBEAT seconds: check the account still holds (removed, demoted or a new
+    password closes the socket: no more events, no presence) and renew the agent's chosen
+    presence."""
     while True:
+        try:
+            if not await still_valid():
+                log.info("console of %s closed: the session has ended", agent)
+                await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"session ended")
+                return
+        except web.HTTPException:
+            pass  # the account store is unreachable for a moment: keep the agent connected
         try:
             profile = await services.handoff.store.get_agent(agent)
             if profile is not None and profile.presence != "offline":

@@ -34,7 +34,8 @@ from scripts_zh.size_charts import SizeChart
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+#: 2: the classifier's idf and weights end with the zero row for unknown features.
+FORMAT = 2
 #: Old versions stay rollback-able for this long before a rollback trains again.
 REDIS_TTL = 90 * 24 * 3600
 KEEP_FILES = 30
@@ -118,6 +119,8 @@ def decode(blob: bytes, digest: str) -> tuple[Library, IntentClassifier] | None:
             vars(classifier).update({name[len("attr_"):]: arrays[name] for name in arrays.files
                                      if name.startswith("attr_")})
             expected = arrays["expected"]
+        if not classifier.well_formed():
+            return None
         got = _probabilities(classifier, meta["probes"])
     except Exception as exc:  # any damage means "parse and train instead", never a failed reload
         log.warning("stored library unreadable, building it instead: %s", exc)

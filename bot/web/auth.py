@@ -65,7 +65,7 @@ class Auth:
             return None
         try:
             user = await self.users.get(session.user)
-        except UserError as exc:
+        except (UserError, ValueError, TypeError, OSError) as exc:
             log.warning("session check failed: %s", exc)
             raise web.HTTPServiceUnavailable(
                 text="503: accounts are unavailable for a moment; try again shortly") from None

@@ -122,3 +122,23 @@ def test_users_cli_adds_lists_and_removes(tmp_path: Path) -> None:
     assert short.returncode == 2 and "password too short" in short.stderr
     removed = run("users", "remove", "amy", env=env)
     assert removed.returncode == 0 and "removed amy" in removed.stdout
+
+
+async def test_an_unreachable_account_store_is_a_clear_503(site: str, services: Services,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.post(site + "/login",
+                             data={"name": "amy", "password": "correct horse"}) as resp:
+            assert resp.status == 200
+
+        async def broken(name: str) -> None:
+            raise UserError("user store unavailable: connection refused")
+
+        monkeypatch.setattr(services.users, "get", broken)
+        async with http.get(site + "/console/api/queue") as resp:
+            assert resp.status == 503
+            assert (await resp.json())["code"] == "unavailable"
+        async with http.get(site + "/console", allow_redirects=False) as resp:
+            assert resp.status == 503 and "try again" in await resp.text()

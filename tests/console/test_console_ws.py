@@ -127,3 +127,15 @@ async def test_a_console_that_falls_behind_is_told_to_resync() -> None:
     hub.leave(queue)
     hub.publish({"type": "event", "n": 9})
     assert queue.empty()
+
+
+async def test_removing_an_account_closes_its_open_console(site: Site,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    services: Services = assert_services(site)
+    monkeypatch.setattr(live, "HEARTBEAT", 0.05)
+    async with site.agent("amy") as amy, amy.ws() as ws:
+        assert (await ws.receive_json())["type"] == "hello"
+        assert await services.users.delete("amy")
+        closing = await ws.receive(timeout=5)
+        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+        assert ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION

@@ -154,6 +154,29 @@ def test_stored_classifier_predicts_exactly_like_the_trained_one(small_brain: Br
     assert decode(blob[: len(blob) // 2], small_brain.library.digest) is None
 
 
+def test_a_stored_classifier_without_the_zero_row_is_retrained(small_brain: Brain) -> None:
+    """A blob whose arrays lack the unknown-feature row (older classifier code) is refused,
+    even when its probe lines happen to predict the same."""
+    import io
+    import json
+
+    import numpy as np
+
+    assert small_brain.classifier.well_formed()
+    blob = encode(small_brain.library, small_brain.classifier)
+    with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
+        parts = {name: arrays[name] for name in arrays.files}
+    parts["attr__idf"] = parts["attr__idf"][:-1]
+    parts["attr__weights"] = parts["attr__weights"][:-1]
+    meta = json.loads(str(parts["meta"]))
+    meta["probes"] = []  # no probe line to catch it: only the shape check can
+    parts["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
+    parts["expected"] = np.zeros((0,))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **parts)
+    assert decode(buffer.getvalue(), small_brain.library.digest) is None
+
+
 def test_every_shipped_intent_can_be_saved_from_the_editor_unchanged() -> None:
     """The form limits fit the default library: a manager can open and save any intent."""
     from multidict import MultiDict
