@@ -31,8 +31,6 @@ _PARTICLES = r"(?:亲+|哈+|呢|啊|呀|哦|噢|吧|嘛|咯|啦)+"
 _FILLER = re.compile(rf"^{_PARTICLES}|{_PARTICLES}$")
 _SPACE_PUNCT = re.compile(r"[\s,.!?;:~'\"()\[\]{}<>、，。！？；：…“”‘’（）【】《》]+")
 
-WORD_PREFIXES = ("w:", "b:", "<kw:")
-
 
 def model_text(text: str) -> str:
     """Fold noise in a normalised line: links → U, order numbers → N, numbers → 9."""

@@ -730,8 +730,8 @@ class AgentDesk:
                            ) -> tuple[str, str | None] | None:
         """The text to record for an agent's message, and the shopper channel that already
         showed it: a photo or file is sent to a Telegram shopper as itself (with its
-        caption), so the recorded ``[图片]`` line is not sent after it; web shoppers get
-        the text only."""
+        caption), so the recorded media line (``tg_agent_photo``) is not sent after it; web
+        shoppers get the text only."""
         if message.text:
             return message.text, None
         kind = content_type(message)
