@@ -125,3 +125,16 @@ def test_bootstrap_intervals_bracket_the_figures() -> None:
     assert bootstrap(gold, pred) == bootstrap(gold, pred)  # seeded: the same every run
     assert bootstrap(gold, gold) == ((1.0, 1.0), (1.0, 1.0))
     assert bootstrap([], []) == ((0.0, 0.0), (0.0, 0.0))
+
+
+def test_variants_add_an_opener_and_a_taobao_form() -> None:
+    from intents.augment import variants
+
+    examples = ["你好，我要退货！", "这个 有 赠品 吗"]
+    out = variants(examples, ["亲"], rate=1.0, seed=0)
+    assert out[:2] == examples and len(set(out)) == len(out)
+    assert "亲 这个 有 赠品 吗" in out
+    # Taobao lines lose punctuation and the spaces that stand in for it
+    assert any(v.startswith("这个有赠品吗") for v in out)
+    assert any(v.startswith("你好我要退货") for v in out)
+    assert variants(examples, ["亲"], rate=1.0, seed=0) == out  # deterministic
