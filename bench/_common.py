@@ -157,6 +157,16 @@ def _pad(text: str, width: int, *, left: bool) -> str:
     return text + gap if left else gap + text
 
 
+async def ready_port(stdout: asyncio.StreamReader, within: float) -> int | None:
+    """The port a server subprocess announces with its first line ``READY port`` (see
+    ``listening``), or None when it says something else or nothing within ``within`` seconds."""
+    try:
+        line = await asyncio.wait_for(stdout.readline(), within)
+    except TimeoutError:
+        return None
+    return int(line.split()[1]) if line.startswith(b"READY ") else None
+
+
 @asynccontextmanager
 async def listening(app: Any) -> AsyncIterator[tuple[int, asyncio.Event]]:
     """Serve an aiohttp app on a free loopback port for a benchmark's server subprocess.

@@ -51,7 +51,14 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, conversation, listening, percentile, table  # noqa: E402
+from _common import (  # noqa: E402
+    ROOT,
+    conversation,
+    listening,
+    percentile,
+    ready_port,
+    table,
+)
 
 SERVERS = ("echo", "memory", "redis")
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -232,14 +239,11 @@ class Server:
             *cmd, cwd=str(ROOT), stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE)
         assert self.proc.stdout is not None
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
-        except TimeoutError:
-            line = b""
-        if line.startswith(b"READY "):
-            self.port = int(line.split()[1])
-            return True
-        return False
+        port = await ready_port(self.proc.stdout, START_TIMEOUT)
+        if port is None:
+            return False
+        self.port = port
+        return True
 
     def cpu_seconds(self) -> float | None:
         """User+system CPU seconds of the server process (Linux /proc), None elsewhere."""

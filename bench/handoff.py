@@ -46,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _common import ROOT, listening, percentile, table  # noqa: E402
+from _common import ROOT, listening, percentile, ready_port, table  # noqa: E402
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
 AGENT = "bench_agent"
@@ -116,14 +116,11 @@ class Server:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.proc.stdin.write((self.password + "\n").encode())
         await self.proc.stdin.drain()
-        try:
-            line = await asyncio.wait_for(self.proc.stdout.readline(), START_TIMEOUT)
-        except TimeoutError:
-            line = b""
-        if line.startswith(b"READY "):
-            self.port = int(line.split()[1])
-            return True
-        return False
+        port = await ready_port(self.proc.stdout, START_TIMEOUT)
+        if port is None:
+            return False
+        self.port = port
+        return True
 
     async def stop(self) -> None:
         if self.proc is None or self.proc.returncode is not None:

@@ -298,6 +298,16 @@ async def test_web_shopper_handoff_opens_a_topic_and_console_work_shows_there(
     assert final.messages[-1].role == "agent" and "实物图" in final.messages[-1].text
 
 
+async def taken_by_amy(services: Services, tg: FakeTelegram, channel: TelegramChannel,
+                       chat: int) -> tuple[Ticket, int]:
+    """A Telegram shopper asks to return something; amy takes the ticket in its topic."""
+    await hand_off(tg, chat, "我要退货")
+    ticket, thread = await topic_for(services, tg, channel, f"telegram:{chat}")
+    say_in_topic(tg, thread, "/take", amy(tg))
+    await eventually(lambda: _holder(services, ticket.id, "amy"))
+    return ticket, thread
+
+
 async def _agent_lines(services: Services, ticket_id: str, n: int) -> bool:
     ticket = await services.handoff.ticket(ticket_id)
     return ticket is not None and len([m for m in ticket.messages if m.role == "agent"]) >= n
@@ -308,10 +318,7 @@ async def test_agent_photo_reaches_a_telegram_shopper_as_a_photo(
     services = desk_services
     await link_amy(services)
     async with desk(services, tg) as channel:
-        await hand_off(tg, 1002, "我要退货")
-        ticket, thread = await topic_for(services, tg, channel, "telegram:1002")
-        say_in_topic(tg, thread, "/take", amy(tg))
-        await eventually(lambda: _holder(services, ticket.id, "amy"))
+        ticket, thread = await taken_by_amy(services, tg, channel, 1002)
         before = len(tg.texts(1002))
         photo_in_topic(tg, thread, amy(tg), caption="这是实物图")
         await tg.wait_until(lambda: bool(tg.called("sendPhoto", 1002)))
@@ -384,10 +391,7 @@ async def test_note_stays_in_the_group_and_transfer_moves_the_ticket(
     services = desk_services
     await link_amy(services)
     async with desk(services, tg) as channel:
-        await hand_off(tg, 1005, "我要退货")
-        ticket, thread = await topic_for(services, tg, channel, "telegram:1005")
-        say_in_topic(tg, thread, "/take", amy(tg))
-        await eventually(lambda: _holder(services, ticket.id, "amy"))
+        ticket, thread = await taken_by_amy(services, tg, channel, 1005)
         shopper_before = len(tg.texts(1005))
         posted = len(in_topic(tg, thread))
         say_in_topic(tg, thread, "/note 老客户，上次也退过", amy(tg))
@@ -606,10 +610,7 @@ async def test_blocked_shopper_while_relaying_is_logged_not_fatal(
     await link_amy(services)
     caplog.set_level(logging.WARNING, logger="bot.telegram")
     async with desk(services, tg) as channel:
-        await hand_off(tg, 1013, "我要退货")
-        ticket, thread = await topic_for(services, tg, channel, "telegram:1013")
-        say_in_topic(tg, thread, "/take", amy(tg))
-        await eventually(lambda: _holder(services, ticket.id, "amy"))
+        ticket, thread = await taken_by_amy(services, tg, channel, 1013)
         tg.block(1013)
         say_in_topic(tg, thread, "您好？", amy(tg))
         photo_in_topic(tg, thread, amy(tg))
