@@ -445,7 +445,9 @@ def _score(text: str, history: Sequence[str]) -> Sentiment:
                 anger.setdefault("repeat", []).append(w)
                 signals.append("repeat" if n == 1 else f"repeat:x{n}")
 
-    # 5. combine.
+    # 5. combine (most lines emitted nothing: every contribution records a signal).
+    if not signals:
+        return _CALM
     lexical = sum(_decayed(v) for k, v in anger.items() if k != "repeat")
     repeat = sum(anger.get("repeat", ()))
     amp = sum(_decayed(v) for v in intensity.values())
