@@ -125,6 +125,27 @@ def percentile(sorted_values: Sequence[float], q: float) -> float:
     return float(sorted_values[min(rank, len(sorted_values)) - 1])
 
 
+def reference_loop_us(repeats: int = 7) -> float:
+    """Best time in µs of a fixed pure-Python workload (string slicing, dict lookups, a
+    Counter), to say how fast this machine runs Python: throughput figures from two
+    machines compare only after dividing by it. Lower is faster."""
+    import time
+    from collections import Counter
+
+    text = "我身高一米七体重一百三十斤平时穿L码这件卫衣要拿多大的呢谢谢" * 2
+    table_ = {text[i : i + 2]: i for i in range(0, len(text) - 1, 3)}
+    best = math.inf
+    for _ in range(repeats):
+        started = time.perf_counter()
+        for _ in range(100):
+            grams = [text[i : i + 2] for i in range(len(text) - 1)]
+            hits = sum(1 for g in grams if table_.get(g) is not None)
+            Counter(grams).most_common(3)
+            assert hits
+        best = min(best, time.perf_counter() - started)
+    return best / 100 * 1e6
+
+
 def pin_one_core() -> str:
     """Pin this process to one CPU (Linux); returns a note saying what happened."""
     if hasattr(os, "sched_setaffinity"):

@@ -44,7 +44,13 @@ from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import message_stream, percentile, pin_one_core, table  # noqa: E402
+from _common import (  # noqa: E402
+    message_stream,
+    percentile,
+    pin_one_core,
+    reference_loop_us,
+    table,
+)
 
 from bot.brain import Brain, canonical  # noqa: E402
 from config.settings import DEFAULT_LIBRARY  # noqa: E402
@@ -262,7 +268,8 @@ def run_training(repeats: int, max_seconds: float) -> dict[str, Any]:
 
 
 def report(pipe: dict[str, Any], cold: dict[str, Any] | None, train: dict[str, Any],
-           build_s: float, pinned: str, warmup: int, overhead_s: float) -> str:
+           build_s: float, pinned: str, warmup: int, overhead_s: float,
+           reference_us: float) -> str:
     """The tables and the targets (cold and training parts only when they ran)."""
     runs = [("mix (caches warm)", pipe)] + ([("unseen lines (cold)", cold)] if cold else [])
 
@@ -276,6 +283,8 @@ def report(pipe: dict[str, Any], cold: dict[str, Any] | None, train: dict[str, A
         f"Python {platform.python_version()}, {pinned}, BLAS threads 1",
         f"normalize + predict + entities + sentiment per message; classifier from the default "
         f"library (Brain.build {build_s:.2f} s); {warmup} warm-up messages not counted",
+        f"machine: reference Python loop {reference_us:.1f} µs (bench/_common.py "
+        "reference_loop_us; lower is faster: compare msg/s across machines only with it)",
         "",
         table(["run", "messages", "msg/s", "mean", "p50", "p90", "p99", "max", "msg/s cpu",
                "p99 cpu", "on cpu", "msg/s / p99 target"], [
@@ -356,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeats must be 1..20 and --max-seconds in (0, 600]")
 
     pinned = pin_one_core() if args.pin else "single thread, not pinned"
+    reference_us = reference_loop_us()
     overhead_s = first_training_overhead()
     started = time.perf_counter()
     brain = Brain.build(load_library(DEFAULT_LIBRARY), "bench")
@@ -372,13 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "python": platform.python_version(),
-            "cpu": pinned, "brain_build_s": build_s, "first_training_overhead_s": overhead_s,
+            "cpu": pinned, "reference_loop_us": reference_us, "brain_build_s": build_s,
+            "first_training_overhead_s": overhead_s,
             "pipeline": pipe, "pipeline_cold": cold, "training": train,
             "targets": {"msg_per_s": TARGET_RATE, "p99_ms": TARGET_P99_MS,
                         "train_50x40_s": TARGET_TRAIN_S},
         }, ensure_ascii=False, indent=2))
     else:
-        print(report(pipe, cold, train, build_s, pinned, args.warmup, overhead_s))
+        print(report(pipe, cold, train, build_s, pinned, args.warmup, overhead_s, reference_us))
     return 0
 
 

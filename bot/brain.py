@@ -34,6 +34,10 @@ class Brain:
     shop_name: str
     version: str = ""
 
+    def __post_init__(self) -> None:
+        # Every way of making a Brain (training, a stored classifier) resolves the name once.
+        object.__setattr__(self, "shop_name", self.library.shop_name(self.shop_name))
+
     @classmethod
     def build(cls, library: Library, shop_name: str, version: str = "") -> Brain:
         greeting = library.intent("greeting")

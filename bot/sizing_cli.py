@@ -31,7 +31,7 @@ def print_advice(settings: Settings, *, chart: str, height: float | None, weight
         key = missing.get(advice.missing, "ask_both")
     reasons = prompts.get(f"reason_{advice.reason_key}")
     context: dict[str, object] = {
-        "shop_name": settings.shop_name, "slots": {}, "size": advice.size,
+        "shop_name": library.shop_name(settings.shop_name), "slots": {}, "size": advice.size,
         "alt_size": advice.alt_size, "fit": fit, "chart_title": size_chart.title,
         "alt_fit": fit,
         "height": _num(height), "weight": _num(weight_jin),

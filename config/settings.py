@@ -30,7 +30,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KEFU_", extra="forbid", validate_default=True)
 
-    shop_name: str = Field(default="小铺", min_length=1, max_length=40)
+    #: Empty: the library's own ``shop_name`` text (scripts_zh/library/system.yaml).
+    shop_name: str = Field(default="", max_length=40)
     timezone: str = "Asia/Shanghai"
     library_dir: Path = DEFAULT_LIBRARY
     data_dir: Path = Path(".kefu")

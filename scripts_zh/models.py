@@ -123,6 +123,11 @@ class Library:
     def intent(self, name: str) -> Intent | None:
         return self.intents.get(name)
 
+    def shop_name(self, configured: str = "") -> str:
+        """The name replies use: the operator's setting if given, else the library's own
+        ``shop_name`` text (managers edit it like any other text)."""
+        return configured or next(iter(self.system.get("shop_name", ())), "")
+
     def title(self, name: str) -> str:
         intent = self.intents.get(name)
         return intent.title if intent else name

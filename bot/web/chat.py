@@ -36,7 +36,7 @@ SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("chat_so
 @aiohttp_jinja2.template("chat.html")
 async def page(request: web.Request) -> dict[str, object]:
     services = request.app[web_app.SERVICES]
-    return {"shop_name": services.settings.shop_name}
+    return {"shop_name": services.brains.current.shop_name}
 
 
 def _frame(reply: Reply, sender: str = "bot", who: str | None = None) -> dict[str, object]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from bot.brain import Brain
 from bot.services import Services
 from bot.storage import StoreUnavailable
 from bot.turn import Incoming, Turn
 from intents.normalize import is_traditional
+from scripts_zh.renderer import render
 
 
 async def say(services: Services, text: str, chat: str = "t1", kind: str = "text") -> Turn:
@@ -172,3 +174,16 @@ async def test_an_angry_shopper_is_never_asked_to_pick_an_option(services: Servi
     turn = await say(services, "你们就是骗子！！！垃圾店", "a1")
     assert turn.intent == "complaint" and turn.action == "action_complaint"
     assert turn.status == "waiting"  # the complaint action hands an angry shopper off
+
+
+def test_shop_name_is_the_setting_or_else_the_librarys_own_text(brain: Brain) -> None:
+    """No shop name in Python: an unset setting falls back to system.yaml's ``shop_name``,
+    which managers edit; a configured name wins, and every Brain resolves it once."""
+    library = brain.library
+    own = library.system["shop_name"][0]
+    assert own and library.shop_name("") == own and library.shop_name("码头店") == "码头店"
+    unset = Brain(library, brain.classifier, "")
+    assert unset.shop_name == own
+    assert Brain(library, brain.classifier, "码头店").shop_name == "码头店"
+    welcome = render(library.system["welcome"][0], {"shop_name": unset.shop_name})
+    assert own in welcome

@@ -97,3 +97,4 @@ def test_templates_run_in_a_sandbox() -> None:
         render("{{ shop_name.__class__.__mro__[1].__subclasses__() }}", {"shop_name": "x"})
     assert render("{{ shop_name }}好", {"shop_name": "店"}, traditional=True) == "店好"
     assert render("发货了", {}, traditional=True) == "發貨了"
+
