@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -28,6 +28,8 @@ from typing import Any
 
 import opencc
 import yaml
+
+from intents.trie import trie_regex
 
 __all__ = ["ANGRY", "Sentiment", "score"]
 
@@ -124,31 +126,6 @@ def _normalise(text: str) -> str:
 # --------------------------------------------------------------------------- lexicon load
 
 
-def _trie_regex(words: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex shaped like a trie: fast in ``re`` and longest-match-first at each position.
-
-    A plain ``a|ab|abc`` alternation tries hundreds of branches per character and picks the
-    first, not the longest; nesting by shared prefix with greedy optional tails fixes both.
-    """
-    trie: dict[str, Any] = {}
-    for word in words:
-        node = trie
-        for ch in word:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, Any]) -> str:
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return "(?:" + body + ")?" if "" in node else body
-
-    if not trie:
-        return None
-    return re.compile(build(trie))
-
-
 def _as_str_list(value: object, where: str) -> list[str]:
     """Validate a YAML list of strings; a broken lexicon should fail loudly at import."""
     if value is None:
@@ -215,7 +192,7 @@ def _build_lexicon(raw: Mapping[str, Any]) -> _Lexicon:
 
     return _Lexicon(
         terms=terms,
-        scan=_trie_regex(terms),
+        scan=trie_regex(terms),
         negation_tail=negation_tail,
         rhetorical=tuple(_as_str_list(neg.get("rhetorical"), "negation.rhetorical")),
         question_particles=frozenset(

@@ -35,7 +35,8 @@ from scripts_zh.size_charts import SizeChart
 log = logging.getLogger(__name__)
 
 #: 2: the classifier's idf and weights end with the zero row for unknown features.
-#: 3: one table of idf·weights and idf² (with that zero row) replaces idf and weights.
+#: 3: one table of idf·weights and idf² (with that zero row) replaces idf and weights,
+#:    and one keyword scan (regex + features per keyword) the per-intent patterns.
 FORMAT = 3
 #: Old versions stay rollback-able for this long before a rollback trains again.
 REDIS_TTL = 90 * 24 * 3600

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from intents.classifier import IntentClassifier, TrainingIntent
+from intents.classifier import IntentClassifier, TrainingIntent, _blocks, keyword_scan
 from intents.evaluate import Example, bootstrap, evaluate, format_report, leaks, to_label
 from intents.features import features, model_text
 from intents.normalize import normalize
@@ -74,7 +74,7 @@ def test_inference_equals_the_dense_formula(toy: IntentClassifier) -> None:
     weights = toy._table[:, :-1] / np.where(idf > 0, idf, 1.0)[:, None]
     bias = np.asarray(toy._bias)
     for text in ("我要退货 快递到哪了", "能便宜点吗？？", "完全没见过的句子", "退退退货货"):
-        chars, words = toy._blocks(canon(text), toy._keywords)
+        chars, words = _blocks(canon(text), toy._keyword_scan, toy._keyword_features)
         x = np.zeros(len(vocab) + 1)
         for block in (chars, words):
             part = np.zeros(len(vocab) + 1)
@@ -142,3 +142,18 @@ def test_variants_add_an_opener_and_a_taobao_form() -> None:
     assert any(v.startswith("这个有赠品吗") for v in out)
     assert any(v.startswith("你好我要退货") for v in out)
     assert variants(examples, ["亲"], rate=1.0, seed=0) == out  # deterministic
+
+
+def test_keyword_scan_finds_what_one_search_per_intent_finds() -> None:
+    """Keywords inside, overlapping or starting with other keywords all count, as if every
+    intent's keywords were searched for separately."""
+    keywords = {"refund": ["退货", "退"], "logistics": ["退货运费", "运费", "快递"],
+                "presale": ["货"], "empty": [""], "none": []}
+    scan, features = keyword_scan(keywords)
+    assert scan is not None
+    for text in ("我要退货运费谁出", "退", "快递到了吗", "运费险", "无关的话", "货货", ""):
+        found = {f for m in scan.finditer(text) for f in features[m.group(1)]}
+        expected = {f"<kw:{name}>" for name, words in keywords.items()
+                    if any(w and w in text for w in words)}
+        assert found == expected, text
+    assert keyword_scan({"a": [], "b": [""]}) == (None, {})
