@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -739,20 +740,32 @@ class AgentDesk:
         if kind not in ("photo", "document", "video", "animation", "voice", "audio", "sticker",
                         "video_note"):
             return None  # polls, locations …: nothing a shopper can be sent as is
+        key = "tg_agent_photo" if kind == "photo" else "tg_agent_file"
         channel, _, chat = ticket.conversation.partition(":")
         shown_in = None
         if channel == "telegram" and chat:
             target = chat_id_of(chat)
+            sent: asyncio.Future[Any]
             if kind == "photo" and message.photo:
-                self.sender.submit(target, SendPhoto(chat_id=target,
-                                                     photo=message.photo[-1].file_id,
-                                                     caption=caption or None))
+                sent = self.sender.submit(target, SendPhoto(chat_id=target,
+                                                            photo=message.photo[-1].file_id,
+                                                            caption=caption or None))
             else:  # the copy keeps the caption
-                self.sender.submit(target, CopyMessage(chat_id=target, from_chat_id=self.chat_id,
-                                                       message_id=message.message_id))
+                sent = self.sender.submit(target, CopyMessage(
+                    chat_id=target, from_chat_id=self.chat_id, message_id=message.message_id))
+            # If Telegram refuses the file (too large, a kind the chat does not accept …),
+            # the shopper still learns that something was sent, and its caption.
+            instead = self.texts.get(f"{key}_failed", text=caption)
+            if ticket.assigned_to:  # headed by the agent's name, as the outbox heads lines
+                instead = f"{await self.display(ticket.assigned_to)}: {instead}"
+            sent.add_done_callback(partial(self._media_refused, target, instead))
             shown_in = "telegram"
-        key = "tg_agent_photo" if kind == "photo" else "tg_agent_file"
         return self.texts.get(key, text=caption), shown_in
+
+    def _media_refused(self, target: int | str, text: str, sent: asyncio.Future[Any]) -> None:
+        """A dropped media send (the sender logged why) is replaced by a text line."""
+        if not sent.cancelled() and sent.result() is None:
+            self.sender.send_text(target, text)
 
     async def on_press(self, query: CallbackQuery) -> None:
         """The card's buttons and the transfer choices; anything else is answered and dropped."""

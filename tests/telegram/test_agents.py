@@ -27,6 +27,7 @@ from bot.telegram.topics import RedisTopicStore
 from bot.turn import Incoming
 from config import Settings, load_settings
 from handoff import Ticket
+from scripts_zh.renderer import render
 from tests.conftest import ALWAYS_OPEN, redis_client
 from tests.fake_telegram import BOT_ID, FakeTelegram
 from tests.telegram.conftest import running
@@ -707,3 +708,26 @@ async def test_two_processes_open_one_topic_and_post_each_event_once(
     assert body.count("小美 已接待") == 1
     assert "您好" not in body.replace("您好，", "")  # amy's own line is not echoed
     assert all(m["from"]["id"] == BOT_ID for m in tg.sent(GROUP))
+
+
+async def test_a_photo_telegram_refuses_reaches_the_shopper_as_a_line(
+        desk_services: Services, tg: FakeTelegram) -> None:
+    """Nothing is lost when Telegram rejects an agent's photo to the shopper: the shopper
+    gets the media line with its caption instead, headed by the agent's name."""
+    services = desk_services
+    await link_amy(services)
+    async with desk(services, tg) as channel:
+        ticket, thread = await taken_by_amy(services, tg, channel, 1002)
+        before = len(tg.texts(1002))
+        tg.fail("sendPhoto", 400, "Bad Request: wrong file identifier/HTTP URL specified",
+                chat_id=1002)
+        photo_in_topic(tg, thread, amy(tg), caption="这是实物图")
+        texts = await tg.wait_texts(1002, before + 1)
+        assert not tg.called("sendPhoto", 1002)[0].ok
+        line = texts[before]
+        assert line.startswith("小美: ") and "这是实物图" in line
+        assert line.removeprefix("小美: ") == render(
+            services.brains.current.library.system["tg_agent_photo_failed"][0],
+            {"text": "这是实物图"})
+        ticket_now = await services.handoff.ticket(ticket.id)
+        assert ticket_now is not None and ticket_now.messages[-1].text == "[图片] 这是实物图"
