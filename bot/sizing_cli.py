@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
+from typing import cast
 
 from config import Settings
 from scripts_zh.loader import load_library
 from scripts_zh.renderer import pick, render
-from scripts_zh.size_charts import advise
+from scripts_zh.size_charts import Fit, advise, alt_fit, settle
 
 JIN_PER_KG = 2.0
 
@@ -21,7 +22,9 @@ def print_advice(settings: Settings, *, chart: str, height: float | None, weight
         return 2
     size_chart = library.size_charts[chart]
     weight_jin = None if weight is None else weight * (JIN_PER_KG if weight_unit == "kg" else 1)
-    advice = advise(size_chart, height_cm=height, weight_jin=weight_jin, fit=fit)  # type: ignore[arg-type]
+    wish = cast("Fit | None", fit)  # argparse allowed only loose / regular / slim
+    advice = settle(size_chart, advise(size_chart, height_cm=height, weight_jin=weight_jin,
+                                       fit=wish), wish)
     sizing = library.intent("sizing")
     prompts = sizing.prompts if sizing else {}
     key = {"ok": "advice", "borderline": "borderline", "out_of_chart": "out_of_chart"}.get(
@@ -33,7 +36,7 @@ def print_advice(settings: Settings, *, chart: str, height: float | None, weight
     context: dict[str, object] = {
         "shop_name": library.shop_name(settings.shop_name), "slots": {}, "size": advice.size,
         "alt_size": advice.alt_size, "fit": fit, "chart_title": size_chart.title,
-        "alt_fit": fit,
+        "alt_fit": alt_fit(size_chart, advice),
         "height": _num(height), "weight": _num(weight_jin),
         "reason": render(pick(reasons, 0), {}) if reasons else "",
     }

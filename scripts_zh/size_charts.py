@@ -21,7 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -616,6 +616,27 @@ def advise(
         reason_key=verdict.reason,
         missing=(),
     )
+
+
+def settle(chart: SizeChart, advice: Advice, fit: Fit | None) -> Advice:
+    """A borderline advice decided by the shopper's fit wish: 宽松 takes the larger of the two
+    sizes, 修身 the smaller. When the wish overrules the measurements, the reason says so."""
+    if (advice.status != "borderline" or not advice.size or not advice.alt_size
+            or fit not in ("loose", "slim")):
+        return advice
+    names = chart.size_names()
+    larger, smaller = sorted((advice.size, advice.alt_size), key=names.index, reverse=True)
+    size, alt = (larger, smaller) if fit == "loose" else (smaller, larger)
+    reason = advice.reason_key if size == advice.size else "between_sizes"
+    return replace(advice, status="ok", size=size, alt_size=alt, reason_key=reason)
+
+
+def alt_fit(chart: SizeChart, advice: Advice) -> Fit | None:
+    """How the other size would fit next to the recommended one (larger: 'loose')."""
+    names = chart.size_names()
+    if advice.size not in names or advice.alt_size not in names:
+        return None
+    return "loose" if names.index(advice.alt_size) > names.index(advice.size) else "slim"
 
 
 def _as_spot(place: _Place) -> _Spot:

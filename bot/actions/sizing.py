@@ -14,7 +14,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from bot.actions.base import Events, KefuAction, Say
 from intents.normalize import normalize
 from intents.preferences import bare_number, detect_fit
-from scripts_zh.size_charts import SizeChart, advise, pick_chart
+from scripts_zh.size_charts import SizeChart, advise, alt_fit, pick_chart, settle
 
 HEIGHT_CM = (120.0, 220.0)
 #: A bare weight under this is kilograms (65 means 130 jin); at or over it, jin.
@@ -58,23 +58,13 @@ class ActionSizing(KefuAction):
             say.prompt("ask_fit", buttons=self._fit_buttons(say), height=height, weight=weight)
             return [*events, SlotSet("fit_asked", True), SlotSet("active_dialog", "sizing")]
 
-        advice = advise(chart, height_cm=float(height), weight_jin=float(weight), fit=fit)
+        advice = settle(chart, advise(chart, height_cm=float(height), weight_jin=float(weight),
+                                      fit=fit), fit)
         size, alt_size, status = advice.size, advice.alt_size, advice.status
-        if status == "borderline" and size and alt_size and fit in ("loose", "slim"):
-            # The shopper already said how it should fit: choose, don't ask again.
-            ordered = chart.size_names()
-            larger, smaller = sorted((size, alt_size), key=lambda name: ordered.index(name),
-                                     reverse=True)
-            size, alt_size = (larger, smaller) if fit == "loose" else (smaller, larger)
-            status = "ok"
         reason = self._reason(say, advice.reason_key)
-        names = chart.size_names()
-        alt_fit = None
-        if size in names and alt_size in names:
-            alt_fit = "loose" if names.index(str(alt_size)) > names.index(str(size)) else "slim"
         common = {"height": _num(height), "weight": _num(weight), "size": size,
-                  "alt_size": alt_size, "fit": fit, "alt_fit": alt_fit, "reason": reason,
-                  "chart_title": chart.title}
+                  "alt_size": alt_size, "fit": fit, "alt_fit": alt_fit(chart, advice),
+                  "reason": reason, "chart_title": chart.title}
         events += [SlotSet("active_dialog", None), SlotSet("fit_asked", None)]
         if status == "out_of_chart":
             say.prompt("out_of_chart", **common)

@@ -14,9 +14,11 @@ from scripts_zh.size_charts import (
     Advice,
     SizeChart,
     advise,
+    alt_fit,
     load_chart,
     load_charts,
     pick_chart,
+    settle,
 )
 
 CHART_FILES = (
@@ -271,6 +273,55 @@ def test_advice_shape_is_consistent_for_templates(charts: dict[str, SizeChart]) 
         if advice.status in ("out_of_chart", "missing"):
             assert advice.size is None and advice.alt_size is None
         assert (advice.status == "missing") == bool(advice.missing)
+
+
+def test_a_fit_wish_settles_a_borderline_case(charts: dict[str, SizeChart]) -> None:
+    """170 cm / 130 斤 sits between M and L: 宽松 takes L, 修身 takes M (and says it chose by
+    the wish); the other size is offered as the other fit."""
+    tops = charts["men_tops"]
+    unsure = advise(tops, height_cm=170, weight_jin=130)
+    assert (unsure.status, unsure.size, unsure.alt_size) == ("borderline", "L", "M")
+    assert alt_fit(tops, unsure) == "slim"
+    loose = settle(tops, unsure, "loose")
+    assert (loose.status, loose.size, loose.alt_size, loose.reason_key) == (
+        "ok", "L", "M", unsure.reason_key)
+    slim = settle(tops, unsure, "slim")
+    assert (slim.status, slim.size, slim.alt_size, slim.reason_key) == (
+        "ok", "M", "L", "between_sizes")
+    assert alt_fit(tops, slim) == "loose"
+    assert settle(tops, unsure, "regular") == settle(tops, unsure, None) == unsure
+
+
+def test_every_advice_reads_well_in_every_variant(charts: dict[str, SizeChart]) -> None:
+    """Each advice the cases produce, with and without a fit wish, renders in every variant
+    of its prompt with the measurements and sizes in it and no empty or None slot."""
+    from config.settings import DEFAULT_LIBRARY
+    from scripts_zh.loader import load_library
+    from scripts_zh.renderer import render
+
+    prompts = load_library(DEFAULT_LIBRARY).intents["sizing"].prompts
+    checked = 0
+    for chart_name, kwargs, _ in ADVICE_CASES:
+        chart = charts[chart_name]
+        if chart.kind != "clothing" or "height_cm" not in kwargs or "fit" in kwargs:
+            continue
+        for fit in (None, "loose", "slim"):
+            advice = settle(chart, advise(chart, **kwargs, fit=fit), fit)
+            if advice.status not in ("ok", "borderline"):
+                continue
+            key = "advice" if advice.status == "ok" else "borderline"
+            for variant in prompts[key]:
+                text = render(variant, {
+                    "height": kwargs["height_cm"], "weight": kwargs["weight_jin"],
+                    "size": advice.size, "alt_size": advice.alt_size, "fit": fit,
+                    "alt_fit": alt_fit(chart, advice),
+                    "reason": prompts[f"reason_{advice.reason_key}"][0]})
+                assert "None" not in text and "  " not in text, text
+                assert str(advice.size) in text and f"{kwargs['height_cm']}cm" in text, text
+                if advice.alt_size:
+                    assert str(advice.alt_size) in text, text
+                checked += 1
+    assert checked >= 20
 
 
 # --------------------------------------------------------------------------- product offsets
