@@ -8,9 +8,14 @@ the sum over every bot process.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
+import tempfile
 from abc import ABC, abstractmethod
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
@@ -47,7 +52,7 @@ class HitCounter(ABC):
 
 
 class MemoryHitCounter(HitCounter):
-    """The embedded default: this process only, since it started."""
+    """This process only, since it started (tests, and the base of the file counter)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -60,6 +65,40 @@ class MemoryHitCounter(HitCounter):
     async def counts(self) -> dict[str, int]:
         await self.flush()
         return dict(self.totals)
+
+
+class FileHitCounter(MemoryHitCounter):
+    """The embedded default: totals kept in a JSON file of the data folder, so the editor's
+    figures survive a restart. An unreadable file starts from zero (it is only statistics)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self._writing = asyncio.Lock()  # snapshots reach the file in the order they were taken
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            self.totals.update({str(k): int(v) for k, v in raw.items()})
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("hit counts in %s unreadable, starting from zero: %s", self.path, exc)
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        async with self._writing:
+            await super().flush()
+            try:
+                await asyncio.to_thread(self._write, dict(self.totals))
+            except OSError as exc:
+                log.warning("hit counts not saved yet: %s", exc)
+
+    def _write(self, totals: dict[str, int]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".hits.")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(totals, handle, ensure_ascii=False)
+        os.replace(tmp, self.path)
 
 
 class RedisHitCounter(HitCounter):

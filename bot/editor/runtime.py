@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from bot.brain import Brain, BrainHolder
 from bot.editor import hits as hit_counting
-from bot.editor.hits import HitCounter, MemoryHitCounter, RedisHitCounter
+from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
 from config import Settings
@@ -40,7 +40,8 @@ def make_stores(settings: Settings) -> tuple[VersionStore, TrainedStore, HitCoun
         client = connect(settings.redis_url)
         return RedisVersionStore(client), RedisTrainedStore(client), RedisHitCounter(client)
     root = settings.data_dir / "library"
-    return FileVersionStore(root), FileTrainedStore(root / "trained"), MemoryHitCounter()
+    return (FileVersionStore(root), FileTrainedStore(root / "trained"),
+            FileHitCounter(root / "hits.json"))
 
 
 def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:

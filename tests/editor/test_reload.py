@@ -19,7 +19,7 @@ import yaml
 
 from bot.brain import Brain, BrainHolder
 from bot.editor import reload as reload_module
-from bot.editor.hits import HitCounter, MemoryHitCounter, RedisHitCounter
+from bot.editor.hits import FileHitCounter, HitCounter, MemoryHitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, encode
 from bot.editor.yamledit import set_fields
@@ -207,10 +207,14 @@ def _small_texts(brain: Brain) -> dict[str, str]:
     return read_texts(brain.library.source)
 
 
-@pytest.fixture(params=["memory", "redis"])
-async def hits(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[HitCounter]:
+@pytest.fixture(params=["memory", "file", "redis"])
+async def hits(request: pytest.FixtureRequest, redis_prefix: str,
+               tmp_path: Path) -> AsyncIterator[HitCounter]:
     if request.param == "memory":
         yield MemoryHitCounter()
+        return
+    if request.param == "file":
+        yield FileHitCounter(tmp_path / "hits.json")
         return
     async with redis_client(redis_prefix) as client:
         yield RedisHitCounter(client, redis_prefix)
@@ -224,6 +228,23 @@ async def test_hit_counter_contract(hits: HitCounter) -> None:
     hits.count("refund")
     await hits.flush()
     assert (await hits.counts())["refund"] == 3
+
+
+async def test_file_hit_counts_survive_a_restart_and_a_broken_file(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture
+                                                                   ) -> None:
+    path = tmp_path / "library" / "hits.json"
+    first = FileHitCounter(path)
+    for intent in ("refund", "refund", "sizing"):
+        first.count(intent)
+    await first.close()
+    assert await FileHitCounter(path).counts() == {"refund": 2, "sizing": 1}
+    path.write_text("{not json", encoding="utf-8")
+    broken = FileHitCounter(path)
+    assert await broken.counts() == {} and "unreadable" in caplog.text
+    broken.count("presale")
+    await broken.flush()
+    assert await FileHitCounter(path).counts() == {"presale": 1}
 
 
 def test_the_small_library_is_the_fixture_library(small_brain: Brain) -> None:
