@@ -99,20 +99,29 @@ class UserStore(ABC):
 
 
 class FileUserStore(UserStore):
-    """users.json in the data folder; re-read on every call so CLI edits apply at once."""
+    """users.json in the data folder. Every staff request checks the account, so the parsed
+    file is kept and read again only when it changed (a new inode, size or mtime: every
+    write, this process's or ``kefu users`` in a shell, replaces the file)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = asyncio.Lock()
+        self._cache: tuple[tuple[int, int, int], dict[str, User]] | None = None
 
     def _read(self) -> dict[str, User]:
         try:
+            stat = self.path.stat()
+            key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+            if self._cache is not None and self._cache[0] == key:
+                return dict(self._cache[1])
             raw = json.loads(self.path.read_text(encoding="utf-8"))
+            users = {name: User(**data) for name, data in raw.items()}
         except FileNotFoundError:
             return {}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise UserError(f"{self.path}: unreadable user file: {exc}") from exc
-        return {name: User(**data) for name, data in raw.items()}
+        self._cache = (key, users)
+        return dict(users)
 
     def _write(self, users: dict[str, User]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,23 @@ async def test_user_store_contract(users: UserStore) -> None:
     assert await users.delete("amy") and not await users.delete("amy")
 
 
+async def test_file_store_sees_another_writer_and_refuses_a_broken_file(tmp_path: Path) -> None:
+    """The parsed file is kept between requests, but an edit by another process (``kefu
+    users`` in a shell) shows at once; a damaged file is a clear UserError, not a crash."""
+    path = tmp_path / "users.json"
+    server, shell = FileUserStore(path), FileUserStore(path)
+    await shell.put(new_user("amy", "agent", "correct horse"))
+    assert (await server.get("amy")) is not None
+    await shell.put(new_user("amy", "manager", "correct horse"))
+    amy = await server.get("amy")
+    assert amy is not None and amy.role == "manager"
+    assert await shell.delete("amy") and await server.get("amy") is None
+    for damage in ("{not json", '["a list"]', '{"amy": {"unexpected": 1}}'):
+        path.write_text(damage, encoding="utf-8")
+        with pytest.raises(UserError, match="unreadable"):
+            await server.get("amy")
+
+
 @pytest.mark.parametrize(("name", "role", "password"), [
     ("a", "agent", "long enough"), ("amy", "admin", "long enough"), ("amy", "agent", "short"),
     ("bad name!", "agent", "long enough")])
