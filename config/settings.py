@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
-    classifier_threshold: float = Field(default=0.75, ge=0.0, le=1.0)
+    classifier_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
     clarify_margin: float = Field(default=0.12, ge=0.0, le=1.0)
     transcript_cap: int = Field(default=200, ge=10, le=100_000)
     max_message_chars: int = Field(default=1000, ge=10, le=100_000)

@@ -42,6 +42,8 @@ class Report:
     #: 95% bootstrap intervals (low, high) of accuracy and macro-F1.
     accuracy_ci: tuple[float, float] = (0.0, 0.0)
     macro_f1_ci: tuple[float, float] = (0.0, 0.0)
+    #: and of the precision among confident lines (resampling those lines).
+    confident_precision_ci: tuple[float, float] = (0.0, 0.0)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class Report:
             "per_intent": self.per_intent,
             "confusion": self.confusion,
             "confident_precision": round(self.confident_precision, 4),
+            "confident_precision_ci95": [round(x, 4) for x in self.confident_precision_ci],
             "confident_coverage": round(self.confident_coverage, 4),
             "threshold": self.threshold,
         }
@@ -122,6 +125,7 @@ def evaluate(examples: Sequence[Example], predict: Callable[[str], tuple[str, fl
         errors=errors,
         accuracy_ci=accuracy_ci,
         macro_f1_ci=macro_f1_ci,
+        confident_precision_ci=mean_interval([pred == ex.label for ex, pred in confident]),
     )
 
 
@@ -153,6 +157,18 @@ def bootstrap(gold: Sequence[int], pred: Sequence[int], rounds: int = 1000,
     return interval(accuracy), interval(macro)
 
 
+def mean_interval(values: Sequence[float], rounds: int = 1000,
+                  seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean of ``values`` over ``rounds`` resamples."""
+    if not values:
+        return 0.0, 0.0
+    v = np.asarray(values, dtype=float)
+    means = v[np.random.default_rng(seed).integers(0, len(v), size=(rounds, len(v)))].mean(
+        axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def format_report(report: Report, show_errors: int = 0) -> str:
     """A plain-text report for the terminal."""
     lines = [
@@ -162,7 +178,8 @@ def format_report(report: Report, show_errors: int = 0) -> str:
         f"macro-F1: {report.macro_f1:.3f}  (95% bootstrap interval "
         f"{report.macro_f1_ci[0]:.3f}–{report.macro_f1_ci[1]:.3f})",
         f"confident (>= {report.threshold:.2f}): precision {report.confident_precision:.3f}"
-        f" on {report.confident_coverage:.0%} of lines",
+        f" on {report.confident_coverage:.0%} of lines  (95% bootstrap interval "
+        f"{report.confident_precision_ci[0]:.3f}–{report.confident_precision_ci[1]:.3f})",
         "",
         f"{'intent':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}",
     ]

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from intents.classifier import IntentClassifier, TrainingIntent, _blocks, keyword_scan
-from intents.evaluate import Example, bootstrap, evaluate, format_report, leaks, to_label
+from intents.evaluate import (
+    Example,
+    bootstrap,
+    evaluate,
+    format_report,
+    leaks,
+    mean_interval,
+    to_label,
+)
 from intents.features import features, model_text
 from intents.normalize import normalize
 
@@ -129,6 +137,9 @@ def test_bootstrap_intervals_bracket_the_figures() -> None:
     assert bootstrap(gold, pred) == bootstrap(gold, pred)  # seeded: the same every run
     assert bootstrap(gold, gold) == ((1.0, 1.0), (1.0, 1.0))
     assert bootstrap([], []) == ((0.0, 0.0), (0.0, 0.0))
+    right = [True] * 180 + [False] * 20  # a precision of 0.9 on 200 confident lines
+    low, high = mean_interval(right)
+    assert low < 0.9 < high and high - low < 0.1 and mean_interval([]) == (0.0, 0.0)
 
 
 def test_variants_add_an_opener_and_a_taobao_form() -> None:
