@@ -23,8 +23,7 @@ from scipy.sparse import csr_matrix
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from intents.features import features as features_of
-from intents.features import init_words
+from intents.features import features, init_words
 from intents.trie import starts_regex
 
 
@@ -189,18 +188,18 @@ def keyword_scan(keywords: Mapping[str, Sequence[str]]) -> KeywordScan:
         for word in words:
             if word:
                 owners.setdefault(word, set()).add(name)
-    features = {word: sorted({f"<kw:{name}>" for end in range(1, len(word) + 1)
-                              for name in owners.get(word[:end], ())})
-                for word in owners}
-    return starts_regex(owners), features
+    hits = {word: sorted({f"<kw:{name}>" for end in range(1, len(word) + 1)
+                          for name in owners.get(word[:end], ())})
+            for word in owners}
+    return starts_regex(owners), hits
 
 
-def _blocks(text: str, scan: re.Pattern[str] | None, features: Mapping[str, list[str]]
+def _blocks(text: str, scan: re.Pattern[str] | None, hits: Mapping[str, list[str]]
             ) -> tuple[dict[str, int], dict[str, int]]:
     """The two feature blocks of a line; keyword hits join the word block."""
-    chars, words = features_of(text)
+    chars, words = features(text)
     if scan is not None:
         for match in scan.finditer(text):
-            for feature in features[match.group(1)]:
+            for feature in hits[match.group(1)]:
                 words[feature] = 1
     return chars, words
