@@ -84,5 +84,8 @@ def pick(variants: Sequence[str], seed: int) -> str:
 
 def render(template: str, context: Mapping[str, Any], *, traditional: bool = False) -> str:
     """Render one template. Errors become an empty string; the caller falls back to a safe text."""
-    text = str(_compiled(template).render(**context)).strip()
+    if "{" in template:
+        text = str(_compiled(template).render(**context)).strip()
+    else:  # no tag, no expression: Jinja would return it as is, after setting up a context
+        text = template.strip()
     return to_traditional(text) if traditional else text

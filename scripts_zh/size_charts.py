@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -333,11 +334,17 @@ def _wanted_gender(text: str) -> str | None:
     return said.pop() if len(said) == 1 else None
 
 
+@lru_cache(maxsize=2048)
+def _folded_word(word: str) -> str:
+    """A product word's folded form: the same few hundred words on every sizing turn."""
+    return _fold(word)
+
+
 def _best_word(chart: SizeChart, folded: str) -> tuple[ProductRule, tuple[int, int]] | None:
     """The chart's longest product word in the text (earliest on ties) and its rank key."""
     best: tuple[ProductRule, tuple[int, int]] | None = None
     for rule in chart.products:
-        pos = folded.find(_fold(rule.word))
+        pos = folded.find(_folded_word(rule.word))
         if pos < 0:
             continue
         key = (len(rule.word), -pos)

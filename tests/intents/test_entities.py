@@ -306,6 +306,27 @@ def test_mask_pii_leaves_no_full_identifier() -> None:
     assert not re.search(r"\d{10,}", out)
 
 
+def test_mask_pii_masks_exactly_what_full_extraction_finds() -> None:
+    """mask_pii runs only the order/phone stage; on every table line and junk string it
+    masks the same characters as masking every order and phone of a full extract()."""
+
+    def reference(text: str) -> str:
+        chars = list(text)
+        for e in extract(text):
+            positions = [i for i in range(e.start, e.end) if chars[i].isdigit()]
+            for n, i in enumerate(positions):
+                hide = ((e.kind == "phone" and len(positions) - 8 <= n < len(positions) - 4)
+                        or (e.kind == "order_id" and n < len(positions) - 4))
+                if hide:
+                    chars[i] = "*"
+        return "".join(chars)
+
+    lines = [*ALL_LINES, *_random_strings(300), "订单号 2345678901234567 电话13812345678 170"]
+    assert sum(mask_pii(t) != t for t in lines) >= 10
+    for text in lines:
+        assert mask_pii(text) == reference(text), text
+
+
 def _random_strings(n: int, seed: int = 20241120) -> list[str]:
     rng = random.Random(seed)
     alphabet = (

@@ -98,3 +98,17 @@ def test_templates_run_in_a_sandbox() -> None:
     assert render("{{ shop_name }}好", {"shop_name": "店"}, traditional=True) == "店好"
     assert render("发货了", {}, traditional=True) == "發貨了"
 
+
+
+def test_plain_texts_render_as_jinja_would() -> None:
+    """Texts without a tag skip Jinja; the result is what Jinja would have given."""
+    from scripts_zh.renderer import _compiled
+
+    library = load_library(ROOT / "scripts_zh" / "library")
+    texts = [t for variants in library.system.values() for t in variants]
+    for intent in library.intents.values():
+        texts += [*intent.replies, *(t for v in intent.prompts.values() for t in v)]
+    plain = [t for t in texts if "{" not in t]
+    assert len(plain) >= 20
+    for text in [*plain, "  两头有空格  \n", "换行\n第二行\n"]:
+        assert render(text, {"shop_name": "店"}) == str(_compiled(text).render()).strip()
