@@ -19,7 +19,13 @@ import rasa_sdk
 from bot.actions import build_executor
 from bot.brain import Brain, BrainHolder
 from bot.editor import hits
-from bot.storage import ConversationState, ConversationStore, StoreUnavailable, TranscriptEntry
+from bot.storage import (
+    ConversationState,
+    ConversationStore,
+    Held,
+    StoreUnavailable,
+    TranscriptEntry,
+)
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
 from config.hours import HoursStatus, status_at
@@ -103,8 +109,8 @@ class Engine:
         """Answer one shopper message. Never raises: failures become the library's error text."""
         brain = self.brains.current
         try:
-            async with self.store.lock(msg.key):
-                return await self._handle(brain, msg)
+            async with self.store.hold(msg.key, last=HISTORY) as held:
+                return await self._handle(brain, msg, held)
         except StoreUnavailable as exc:
             log.error("store unavailable for %s: %s", msg.key, exc)
         except Exception:
@@ -114,10 +120,10 @@ class Engine:
 
     # -- one message ---------------------------------------------------------------------
 
-    async def _handle(self, brain: Brain, msg: Incoming) -> Turn:
+    async def _handle(self, brain: Brain, msg: Incoming, held: Held) -> Turn:
         now = self.clock()
-        saved, recent = await self.store.load_with_history(msg.key, last=HISTORY)
-        state = self._state_of(saved, msg)
+        recent = held.history
+        state = self._state_of(held.state, msg)
         guard = self._guard(msg)
         if state.status in ("waiting", "agent"):
             await self._log(msg.key, [TranscriptEntry("shopper", mask_pii(msg.text[:2000]) or
@@ -195,7 +201,7 @@ class Engine:
         if paused:
             await self.store.save(msg.key, state)
         else:
-            await self.store.commit(msg.key, state, entries, cap=self.settings.transcript_cap)
+            await held.commit(state, entries, cap=self.settings.transcript_cap)
         return turn
 
     def _hours_notice(self, brain: Brain, state: ConversationState,

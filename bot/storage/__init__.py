@@ -3,6 +3,7 @@
 from bot.storage.base import (
     ConversationState,
     ConversationStore,
+    Held,
     StoreUnavailable,
     TranscriptEntry,
 )
@@ -11,6 +12,7 @@ from bot.storage.memory import MemoryConversationStore
 __all__ = [
     "ConversationState",
     "ConversationStore",
+    "Held",
     "MemoryConversationStore",
     "StoreUnavailable",
     "TranscriptEntry",

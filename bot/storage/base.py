@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,6 +71,24 @@ class TranscriptEntry:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+class Held:
+    """One conversation held for one message (:meth:`ConversationStore.hold`): what was read
+    when the lock was taken, and the write that ends the message."""
+
+    def __init__(self, store: ConversationStore, key: str, state: ConversationState | None,
+                 history: list[TranscriptEntry]) -> None:
+        self.store = store
+        self.key = key
+        self.state = state
+        self.history = history
+
+    async def commit(self, state: ConversationState, entries: list[TranscriptEntry],
+                     cap: int) -> None:
+        """The message's outcome, written last: nothing of the conversation may change
+        after it within the hold (the Redis store lets go of the lock in the same call)."""
+        await self.store.commit(self.key, state, entries, cap)
+
+
 class ConversationStore(ABC):
     """Abstract store; see MemoryConversationStore and RedisConversationStore."""
 
@@ -107,6 +126,18 @@ class ConversationStore(ABC):
     @abstractmethod
     def lock(self, key: str) -> AbstractAsyncContextManager[None]:
         """Hold while handling one message of ``key``: messages are handled one at a time."""
+
+    @asynccontextmanager
+    async def hold(self, key: str, last: int) -> AsyncIterator[Held]:
+        """Lock ``key`` for one message and read its state and newest ``last`` transcript
+        entries (none for 0); the lock is released when the block ends. A backend may do better than
+        ``lock`` + ``load_with_history`` + ``commit``: Redis takes two round trips."""
+        async with self.lock(key):
+            if last > 0:
+                state, history = await self.load_with_history(key, last)
+            else:
+                state, history = await self.load(key), []
+            yield Held(self, key, state, history)
 
     @abstractmethod
     async def once(self, token: str, ttl: float) -> bool:

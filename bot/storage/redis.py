@@ -8,6 +8,8 @@ reply instead of a traceback.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,12 +22,61 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.storage.base import (
     ConversationState,
     ConversationStore,
+    Held,
     StoreUnavailable,
     TranscriptEntry,
 )
 from config.redis_client import connect
 
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+#: How often a message waiting for its conversation's lock asks again (redis-py's Lock
+#: polls every 100 ms; a shopper's burst of short lines waits on the previous one).
+LOCK_POLL = 0.02
+
+# One message = two round trips: take the lock and read (state, recent transcript), then
+# write and let go. KEYS: lock, state, log. An absent state reads as "".
+_TAKE_AND_READ = """
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {0} end
+local n = tonumber(ARGV[3])
+local recent = {}
+if n > 0 then recent = redis.call('LRANGE', KEYS[3], -n, -1) end
+return {1, redis.call('GET', KEYS[2]) or '', recent}
+"""
+# KEYS: state, log, lock. ARGV: token, state JSON, cap, entries...
+_WRITE_AND_RELEASE = """
+if #ARGV > 3 then
+  redis.call('RPUSH', KEYS[2], unpack(ARGV, 4))
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if redis.call('GET', KEYS[3]) == ARGV[1] then redis.call('DEL', KEYS[3]) end
+return 1
+"""
+# KEYS: lock. ARGV: token. Only the holder's token releases it.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class _RedisHeld(Held):
+    """Commits and releases the lock in one script; the hold's end then has nothing to do."""
+
+    def __init__(self, store: RedisConversationStore, key: str, token: str,
+                 state: ConversationState | None, history: list[TranscriptEntry]) -> None:
+        super().__init__(store, key, state, history)
+        self.redis_store = store
+        self.token = token
+        self.released = False
+
+    async def commit(self, state: ConversationState, entries: list[TranscriptEntry],
+                     cap: int) -> None:
+        store = self.redis_store
+        await store._call(store._write_and_release(
+            keys=[store._key(self.key, "state"), store._key(self.key, "log"),
+                  store._key(self.key, "lock")],
+            args=[self.token, state.to_json(), cap, *[e.to_json() for e in entries]]))
+        self.released = True
 
 
 
@@ -37,6 +88,9 @@ class RedisConversationStore(ConversationStore):
         self.redis = redis
         self.prefix = prefix
         self.lock_timeout = lock_timeout
+        self._take_and_read = redis.register_script(_TAKE_AND_READ)
+        self._write_and_release = redis.register_script(_WRITE_AND_RELEASE)
+        self._release = redis.register_script(_RELEASE)
 
     @classmethod
     def from_url(cls, url: str, prefix: str = "kefu") -> RedisConversationStore:
@@ -94,16 +148,42 @@ class RedisConversationStore(ConversationStore):
     async def delete(self, key: str) -> None:
         await self._call(self.redis.delete(self._key(key, "state"), self._key(key, "log")))
 
+    @asynccontextmanager
+    async def hold(self, key: str, last: int) -> AsyncIterator[Held]:
+        lock = self._key(key, "lock")
+        keys = [lock, self._key(key, "state"), self._key(key, "log")]
+        token = uuid.uuid4().hex
+        args: list[str | int] = [token, int(self.lock_timeout * 1000), max(0, last)]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lock_timeout
+        while True:
+            reply = await self._call(self._take_and_read(keys=keys, args=args))
+            if reply[0] == 1:
+                break
+            if loop.time() >= deadline:
+                raise StoreUnavailable(f"conversation {key} is locked by another process")
+            await asyncio.sleep(LOCK_POLL)
+        raw_state, raw_recent = reply[1], reply[2]
+        held = _RedisHeld(self, key, token,
+                          ConversationState.from_json(raw_state) if raw_state else None,
+                          [TranscriptEntry.from_json(r) for r in raw_recent])
+        try:
+            yield held
+        finally:
+            if not held.released:
+                try:
+                    await self._release(keys=[lock], args=[token])
+                except (RedisError, OSError):
+                    pass  # it expires after lock_timeout
+
     async def once(self, token: str, ttl: float) -> bool:
         key = f"{self.prefix}:once:{token}"
         return bool(await self._call(self.redis.set(key, b"1", nx=True, px=int(ttl * 1000))))
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        # Poll every 20 ms (redis-py's default is 100 ms): a shopper's burst of short lines
-        # waits on the previous one, and each wait shows as reply latency.
         lock = self.redis.lock(self._key(key, "lock"), timeout=self.lock_timeout,
-                               sleep=0.02, blocking_timeout=self.lock_timeout)
+                               sleep=LOCK_POLL, blocking_timeout=self.lock_timeout)
         try:
             acquired = await lock.acquire()
         except UNAVAILABLE as exc:

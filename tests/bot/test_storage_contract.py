@@ -108,6 +108,9 @@ async def test_redis_gone_is_store_unavailable() -> None:
     with pytest.raises(StoreUnavailable):
         async with store.lock("k"):
             pass
+    with pytest.raises(StoreUnavailable):
+        async with store.hold("k", last=20):
+            pass
     assert await store.ping() is False
     await store.close()
 
@@ -144,3 +147,57 @@ async def test_commit_appends_and_saves_together(store: ConversationStore) -> No
     loaded = await store.load("web:c")
     assert loaded is not None and loaded.turn == 8
     assert len(await store.transcript("web:c")) == 3
+
+
+async def test_hold_reads_state_and_history_and_commit_writes(store: ConversationStore) -> None:
+    async with store.hold("web:h", last=2) as held:
+        assert (held.state, held.history) == (None, [])
+        await held.commit(ConversationState(chat_id="h", turn=1),
+                          [TranscriptEntry("shopper", f"m{i}", float(i)) for i in range(4)], cap=3)
+    async with store.hold("web:h", last=2) as held:
+        assert held.state == ConversationState(chat_id="h", turn=1)
+        assert [e.text for e in held.history] == ["m2", "m3"]
+        await held.commit(ConversationState(chat_id="h", turn=2), [], cap=3)
+    assert [e.text for e in await store.transcript("web:h")] == ["m1", "m2", "m3"]
+    loaded = await store.load("web:h")
+    assert loaded is not None and loaded.turn == 2
+    async with store.hold("web:h", last=0) as held:
+        assert held.history == [] and held.state is not None
+
+
+async def test_hold_serialises_messages_with_lock_and_itself(store: ConversationStore) -> None:
+    """Each hold reads what the previous one committed; holds and plain locks of the same
+    conversation never overlap, committed or not, and an error inside lets go too."""
+    order: list[str] = []
+
+    async def message(name: str, fail: bool = False) -> None:
+        async with store.hold("k", last=5) as held:
+            order.append(f"{name}-in")
+            turn = held.state.turn if held.state else 0
+            await asyncio.sleep(0.02)
+            order.append(f"{name}-out")
+            if fail:
+                raise RuntimeError("the handler broke")
+            await held.commit(ConversationState(turn=turn + 1),
+                              [TranscriptEntry("shopper", name, 0.0)], cap=50)
+
+    async def plain(name: str) -> None:
+        async with store.lock("k"):
+            order.append(f"{name}-in")
+            await asyncio.sleep(0.02)
+            order.append(f"{name}-out")
+
+    async def failing() -> None:
+        with pytest.raises(RuntimeError):
+            await message("x", fail=True)
+
+    await asyncio.gather(message("a"), plain("p"), message("b"), failing(), message("c"))
+    assert len(order) == 10
+    for i in range(0, 10, 2):
+        assert order[i].endswith("-in") and order[i + 1] == order[i].replace("-in", "-out")
+    loaded = await store.load("k")
+    assert loaded is not None and loaded.turn == 3
+    assert sorted(e.text for e in await store.transcript("k")) == ["a", "b", "c"]
+    async with asyncio.timeout(2):  # nothing is left locked
+        async with store.hold("k", last=1):
+            pass
