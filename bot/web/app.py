@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.auth.secret import secret_key
 from bot.console import setup as console_setup
+from bot.editor import forms as editor_forms
 from bot.editor import web as editor_web
 from bot.services import Services
 from bot.web import auth, chat, health
@@ -36,7 +37,7 @@ async def _bridge(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(services: Services) -> web.Application:
     """Build the web app around ready Services; the caller owns their lifetime."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=editor_forms.MAX_BODY)
     app[SERVICES] = services
     aiohttp_jinja2.setup(
         app,

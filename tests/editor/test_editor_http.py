@@ -105,10 +105,23 @@ async def test_too_long_input_is_refused_with_the_typed_text_kept(
         assert "条数太多，最多 6 条" in page
         page = await boss.post("/editor/system", {"sys.welcome": "欢" * 2001}, status=400)
         assert "太长了，最多 2000 个字" in page
-        big = aiohttp.FormData({"csrf": boss.csrf, "text": "x" * 1_100_000})
+        big = aiohttp.FormData({"csrf": boss.csrf, "text": "x" * 4_300_000})
         async with boss.http.post(site + "/editor/files/system.yaml", data=big) as resp:
             assert resp.status == 413
     assert await _draft(services, "boss") is None
+
+
+async def test_the_largest_intent_form_fits_in_one_request(site: str,
+                                                           services: Services) -> None:
+    """2,000 examples of 200 Chinese characters (3.6 MB percent-encoded) are accepted."""
+    form = _intent(services, "refund")
+    examples = [f"{i:04d}" + "长" * 196 for i in range(2000)]
+    async with browser(site, "boss") as boss:
+        page = await boss.post("/editor/intents/refund",
+                               intent_form(form, examples=examples, csrf=boss.csrf))
+        assert "已保存到你的草稿" in page
+    texts = await _draft(services, "boss")
+    assert texts is not None and f'  - "1999{"长" * 196}"' in texts["intents/refund.yaml"]
 
 
 async def test_validation_errors_block_publishing_and_point_at_the_field(
