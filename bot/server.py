@@ -9,7 +9,6 @@ import signal
 from aiohttp import web
 
 from bot.services import Services
-from bot.telegram import TelegramChannel
 from bot.web import create_app
 from config import Settings
 
@@ -20,7 +19,13 @@ async def serve(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; the library is checked before anything listens."""
     services = Services.build(settings)
     app = create_app(services)
-    telegram = TelegramChannel.from_settings(services)
+    telegram = None
+    if settings.telegram_token:
+        # Imported only when configured: aiogram's types take seconds to import, which a
+        # shop without Telegram should not wait for at every start.
+        from bot.telegram import TelegramChannel
+
+        telegram = TelegramChannel.from_settings(services)
     if telegram is not None:
         telegram.setup_web(app)
     runner = web.AppRunner(app, access_log=None)
@@ -28,7 +33,8 @@ async def serve(settings: Settings) -> None:
     site = web.TCPSite(runner, settings.web_host, settings.web_port)
     await site.start()
     store = type(services.store).__name__
-    log.info("kefu for %s: web chat on http://%s:%d/chat (store: %s)", settings.shop_name,
+    log.info("kefu for %s: web chat on http://%s:%d/chat (store: %s)",
+             services.brains.current.shop_name,
              settings.web_host, settings.web_port, store)
     if telegram is None:
         log.info("telegram: off (set KEFU_TELEGRAM_TOKEN to enable)")

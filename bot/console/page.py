@@ -21,5 +21,5 @@ async def page(request: web.Request) -> dict[str, Any]:
     session = await require(request, "agent")
     services = services_of(request)
     return {"session": session, "csrf": session.csrf, "skills": SKILLS,
-            "presences": PRESENCES, "shop_name": services.settings.shop_name,
+            "presences": PRESENCES, "shop_name": services.brains.current.shop_name,
             "default_capacity": services.handoff.default_capacity}

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
+from bot.brain import Brain
+from bot.services import Services
+from bot.storage import MemoryConversationStore
+from bot.web import create_app
+from config import load_settings
 from intents.normalize import is_traditional
+from tests.conftest import ALWAYS_OPEN, free_port
 
 
 async def _until(ws: aiohttp.ClientWebSocketResponse, kind: str) -> list[dict[str, Any]]:
@@ -91,3 +100,26 @@ async def test_bad_client_id_gets_a_fresh_one(base_url: str) -> None:
         async with http.ws_connect(base_url + "/ws/chat?cid=<script>") as ws:
             hello = await ws.receive_json()
     assert hello["type"] == "hello" and hello["cid"] != "<script>" and len(hello["cid"]) >= 8
+
+
+async def test_without_a_configured_name_pages_use_the_librarys(brain: Brain,
+                                                                tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "data", hours=json.loads(ALWAYS_OPEN))
+    assert settings.shop_name == ""
+    own = brain.library.system["shop_name"][0]
+    services = Services.build(settings, store=MemoryConversationStore(),
+                              brain=Brain(brain.library, brain.classifier, ""))
+    runner = web.AppRunner(create_app(services))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/chat") as resp:
+                page = await resp.text()
+        assert f"<title>{own} · 在线客服</title>" in page
+        welcome = await services.engine.welcome("web", "named-1")
+        assert own in welcome[0].text
+    finally:
+        await runner.cleanup()
+        await services.close()
