@@ -79,8 +79,6 @@ class _RedisHeld(Held):
         self.released = True
 
 
-
-
 class RedisConversationStore(ConversationStore):
     """State as JSON strings, transcripts as lists trimmed on every append."""
 
