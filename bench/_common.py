@@ -16,6 +16,8 @@ import random
 import signal
 import sys
 import threading
+import time
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -129,9 +131,6 @@ def reference_loop_us(repeats: int = 7) -> float:
     """Best time in µs of a fixed pure-Python workload (string slicing, dict lookups, a
     Counter), to say how fast this machine runs Python: throughput figures from two
     machines compare only after dividing by it. Lower is faster."""
-    import time
-    from collections import Counter
-
     text = "我身高一米七体重一百三十斤平时穿L码这件卫衣要拿多大的呢谢谢" * 2
     table_ = {text[i : i + 2]: i for i in range(0, len(text) - 1, 3)}
     best = math.inf

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from functools import lru_cache
 from itertools import pairwise
 from operator import add
@@ -57,7 +58,7 @@ def _word_tokens(core: str) -> tuple[str, ...]:
             *[f"b:{left}_{right}" for left, right in pairwise(words)])
 
 
-def _count(items: list[str]) -> dict[str, int]:
+def _count(items: Sequence[str]) -> dict[str, int]:
     """Occurrences of each item. Most features of a short line occur once, and
     ``dict.fromkeys`` (C, no Counter set-up) already counts those right."""
     counts = dict.fromkeys(items, 1)
@@ -86,4 +87,4 @@ def features(text: str, max_n: int = 3) -> tuple[dict[str, int], dict[str, int]]
                  else "<len:m>" if length <= 20 else "<len:l>")
     if "?" in folded or "吗" in folded or "么" in folded:
         grams.append("<q>")
-    return _count(grams), _count(list(_word_tokens(core)))
+    return _count(grams), _count(_word_tokens(core))

@@ -110,12 +110,12 @@ class ConversationStore(ABC):
 
     async def load_with_history(self, key: str, last: int
                                 ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
-        """``load`` and ``transcript(last=...)`` together: one round trip on Redis."""
+        """``load`` and ``transcript(last=...)`` together (used by the default ``hold``)."""
         return await self.load(key), await self.transcript(key, last)
 
     async def commit(self, key: str, state: ConversationState, entries: list[TranscriptEntry],
                      cap: int) -> None:
-        """``append`` then ``save``, together: one round trip (and all or nothing) on Redis."""
+        """``append`` then ``save`` (what the default ``Held.commit`` does)."""
         await self.append(key, entries, cap)
         await self.save(key, state)
 
@@ -130,8 +130,9 @@ class ConversationStore(ABC):
     @asynccontextmanager
     async def hold(self, key: str, last: int) -> AsyncIterator[Held]:
         """Lock ``key`` for one message and read its state and newest ``last`` transcript
-        entries (none for 0); the lock is released when the block ends. A backend may do better than
-        ``lock`` + ``load_with_history`` + ``commit``: Redis takes two round trips."""
+        entries (none for 0); the lock is released when the block ends. A backend may do
+        better than ``lock`` + ``load_with_history`` + ``commit``: Redis takes two round
+        trips."""
         async with self.lock(key):
             if last > 0:
                 state, history = await self.load_with_history(key, last)

@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from redis import asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -65,13 +65,12 @@ class _RedisHeld(Held):
     def __init__(self, store: RedisConversationStore, key: str, token: str,
                  state: ConversationState | None, history: list[TranscriptEntry]) -> None:
         super().__init__(store, key, state, history)
-        self.redis_store = store
         self.token = token
         self.released = False
 
     async def commit(self, state: ConversationState, entries: list[TranscriptEntry],
                      cap: int) -> None:
-        store = self.redis_store
+        store = cast(RedisConversationStore, self.store)
         await store._call(store._write_and_release(
             keys=[store._key(self.key, "state"), store._key(self.key, "log"),
                   store._key(self.key, "lock")],
@@ -123,25 +122,6 @@ class RedisConversationStore(ConversationStore):
         start = -last if last else 0
         raws = await self._call(self.redis.lrange(self._key(key, "log"), start, -1))
         return [TranscriptEntry.from_json(r) for r in raws]
-
-    async def load_with_history(self, key: str, last: int
-                                ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.get(self._key(key, "state"))
-        pipe.lrange(self._key(key, "log"), -last if last else 0, -1)
-        raw, raws = await self._call(pipe.execute())
-        state = ConversationState.from_json(raw) if raw is not None else None
-        return state, [TranscriptEntry.from_json(r) for r in raws]
-
-    async def commit(self, key: str, state: ConversationState, entries: list[TranscriptEntry],
-                     cap: int) -> None:
-        log = self._key(key, "log")
-        pipe = self.redis.pipeline(transaction=True)
-        if entries:
-            pipe.rpush(log, *[e.to_json() for e in entries])
-            pipe.ltrim(log, -cap, -1)
-        pipe.set(self._key(key, "state"), state.to_json())
-        await self._call(pipe.execute())
 
     async def delete(self, key: str) -> None:
         await self._call(self.redis.delete(self._key(key, "state"), self._key(key, "log")))
