@@ -298,7 +298,7 @@ class Shopper:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     error_replies: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
+    statuses: dict[str, list[float]] = field(default_factory=dict)  # latencies by end status
 
 
 @dataclass
@@ -310,7 +310,7 @@ class Round:
     seconds: float
     errors: int
     error_replies: int
-    statuses: dict[str, int]
+    statuses: dict[str, list[float]]
     server_cpu: float | None
     client_cpu: float
     other_cpu: float | None
@@ -343,6 +343,7 @@ class Result:
     other_cpu_pct: float | None = None
     round_msg_per_s: list[float] = field(default_factory=list)
     turn_status: dict[str, int] = field(default_factory=dict)
+    turn_status_p99_ms: dict[str, float] = field(default_factory=dict)
     server_errors_logged: int = 0
     server_error_samples: dict[str, int] = field(default_factory=dict)
     note: str = ""
@@ -396,8 +397,7 @@ async def _turn(ws: Any, text: str, deadline: float, shopper: Shopper,
                 shopper.error_replies += 1
                 return
             shopper.latencies.append(elapsed)
-            status = str(frame.get("status"))
-            shopper.statuses[status] = shopper.statuses.get(status, 0) + 1
+            shopper.statuses.setdefault(str(frame.get("status")), []).append(elapsed)
             return
         elif kind == "error":
             shopper.errors += 1
@@ -405,10 +405,12 @@ async def _turn(ws: Any, text: str, deadline: float, shopper: Shopper,
     shopper.errors += 1
 
 
-async def _shopper(session: Any, url: str, lines: list[str], think: float,
+async def _shopper(session: Any, url: str, lines: list[str], think: float, offset: float,
                    connected: asyncio.Queue[bool], go: asyncio.Event,
                    deadline: list[float], error_texts: frozenset[str]) -> Shopper:
-    """Connect, get welcomed, report, wait for the start, then talk (bounded in time)."""
+    """Connect, get welcomed, report, wait for the start (and ``offset`` more seconds: with
+    a think time, shoppers who all spoke at the same instant would stay in lockstep and
+    measure bursts of N simultaneous lines, not a steady load), then talk."""
     import aiohttp
 
     shopper = Shopper()
@@ -427,6 +429,8 @@ async def _shopper(session: Any, url: str, lines: list[str], think: float,
             return shopper
         await connected.put(True)
         await go.wait()
+        if offset > 0:
+            await asyncio.sleep(offset)
         for text in lines:
             if time.perf_counter() >= deadline[0]:
                 break
@@ -458,7 +462,8 @@ async def _round(server: Server, args: argparse.Namespace, seed: int,
     connector = aiohttp.TCPConnector(limit=0)
     timeout = aiohttp.ClientTimeout(total=CONNECT_TIMEOUT)  # the handshake, not the socket
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        tasks = [asyncio.create_task(_shopper(session, url, s, args.think, connected, go,
+        tasks = [asyncio.create_task(_shopper(session, url, s, args.think,
+                                              rng.random() * args.think, connected, go,
                                               deadline, error_texts))
                  for s in scripts]
         ok = 0
@@ -483,10 +488,10 @@ async def _round(server: Server, args: argparse.Namespace, seed: int,
     other = None
     if busy0 is not None and busy1 is not None and server_cpu is not None:
         other = max(0.0, busy1 - busy0 - server_cpu - (client1 - client0))
-    statuses: dict[str, int] = {}
+    statuses: dict[str, list[float]] = {}
     for s in shoppers:
-        for status, n in s.statuses.items():
-            statuses[status] = statuses.get(status, 0) + n
+        for status, times in s.statuses.items():
+            statuses.setdefault(status, []).extend(times)
     return Round(
         connected=ok,
         latencies=[x for s in shoppers for x in s.latencies],
@@ -531,9 +536,13 @@ def _summarise(kind: str, rounds: list[Round], args: argparse.Namespace) -> Resu
         other = [r.other_cpu for r in rounds]
         if all(o is not None for o in other):
             result.other_cpu_pct = 100 * sum(o for o in other if o is not None) / seconds
+    by_status: dict[str, list[float]] = {}
     for r in rounds:
-        for status, n in r.statuses.items():
-            result.turn_status[status] = result.turn_status.get(status, 0) + n
+        for status, times in r.statuses.items():
+            by_status.setdefault(status, []).extend(times)
+    for status, times in sorted(by_status.items()):
+        result.turn_status[status] = len(times)
+        result.turn_status_p99_ms[status] = round(percentile(sorted(times), 99) * 1000, 1)
     if any(r.timed_out for r in rounds):
         result.status = "timed out"
     return result
@@ -708,8 +717,9 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     for r in results:
         extra = []
         if r.turn_status:
-            extra.append("turns ended " + ", ".join(f"{k} {v}" for k, v in
-                                                    sorted(r.turn_status.items())))
+            extra.append("turns ended " + ", ".join(
+                f"{k} {v} (p99 {r.turn_status_p99_ms.get(k, float('nan')):.0f} ms)"
+                for k, v in sorted(r.turn_status.items())))
         if r.messages:
             extra.append(f"max {r.max_ms:.0f} ms")
         if r.status == "timed out":

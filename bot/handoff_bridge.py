@@ -46,6 +46,12 @@ CONTEXT_SLOTS = ("order_id", "height", "weight", "size", "fit", "size_chart", "p
 #: Intents that say nothing about what the shopper needs, so they do not choose the skill.
 NOT_A_TOPIC = frozenset({"human", "greeting", "thanks", "goodbye", "fallback", None})
 EVENT_TTL = 3600.0
+#: Events that change what the shopper sees, or their place in the queue. The rest
+#: (ticket_opened, shopper_message, note_added, rated, left_message) are for agents'
+#: screens: the bridge neither locks nor rewrites the conversation for them, so a busy
+#: queue's echo of every waiting shopper's line never contends with their next one.
+CONCERNS_SHOPPER = frozenset({"ticket_assigned", "agent_message", "handed_back",
+                              "ticket_closed", "ticket_transferred"})
 SWEEP_EVERY = 10.0
 
 
@@ -167,6 +173,8 @@ class HandoffBridge:
         if event.conversation is None or ":" not in event.conversation:
             if event.kind == "presence":
                 await self._refresh_positions(event)
+            return
+        if event.kind not in CONCERNS_SHOPPER:
             return
         mine = await self.store.once(f"handoff-event:{event.id}", EVENT_TTL)
         status: str | None

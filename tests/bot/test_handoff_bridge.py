@@ -11,6 +11,7 @@ import pytest
 from bot.auth.users import new_user
 from bot.services import Services
 from bot.turn import Incoming, Reply, Turn
+from handoff import Event
 
 
 @dataclass
@@ -180,3 +181,18 @@ async def test_rules_can_be_switched_off(live: tuple[Services, RecordingOutbox])
     services.settings.handoff_on_anger = False
     turn = await say(services, "你们就是骗子！！！垃圾店", "calm")
     assert turn.intent == "complaint" and turn.status == "bot"
+
+
+async def test_events_for_agents_screens_leave_the_conversation_alone(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A waiting shopper's own line comes back as an event; locking their conversation for
+    it would only make their next line wait."""
+    await say(services, "转人工")
+    before = await services.store.load("test:s1")
+    touched: list[str] = []
+    monkeypatch.setattr(services.store, "lock", lambda key: touched.append(key))
+    monkeypatch.setattr(services.store, "once", lambda *a: touched.append("once"))
+    for kind in ("ticket_opened", "shopper_message", "note_added", "rated", "left_message"):
+        await services.bridge.on_event(Event(kind=kind, ticket_id="t1", conversation="test:s1"))
+    assert touched == []
+    assert await services.store.load("test:s1") == before
