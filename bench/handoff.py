@@ -156,6 +156,8 @@ class Round:
     #: 转人工 sent → ticket_opened published (server side), and published → on the console
     opened: list[float] = field(default_factory=list)
     relayed: list[float] = field(default_factory=list)
+    #: times the console fell behind (over BACKLOG frames) and re-read its lists instead
+    resyncs: int = 0
 
 
 class Agent:
@@ -170,6 +172,7 @@ class Agent:
         #: per conversation: (event published, event received), both wall-clock seconds
         self.published: dict[str, tuple[float, float]] = {}
         self.arrived = asyncio.Event()
+        self.resyncs = 0
         self._reader: asyncio.Task[None] | None = None
 
     async def login(self, password: str) -> None:
@@ -213,6 +216,15 @@ class Agent:
                 self.arrivals.setdefault(frame["conversation"], now)
                 self.published.setdefault(frame["conversation"],
                                           (float(frame.get("ts") or 0), time.time()))
+                self.arrived.set()
+            elif frame.get("type") == "resync":
+                # The console fell behind and was told to re-read, as the page then does:
+                # tickets first seen in that read arrive when it returns.
+                self.resyncs += 1
+                lists = [await self.get("queue"), await self.get("mine")]
+                seen = time.perf_counter()
+                for ticket in (t for found in lists for t in found.get("tickets", [])):
+                    self.arrivals.setdefault(str(ticket.get("conversation")), seen)
                 self.arrived.set()
 
     async def close(self) -> None:
@@ -280,6 +292,7 @@ async def _round(http: Any, url: str, agent: Agent, n: int, index: int,
         connected += await ready.get()
     agent.arrivals.clear()
     agent.published.clear()
+    resyncs = agent.resyncs
     go.set()
     start = time.perf_counter()
     timed_out = False
@@ -299,7 +312,8 @@ async def _round(http: Any, url: str, agent: Agent, n: int, index: int,
     hold.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     return Round(n, connected, len(latencies), latencies, sorted(turns),
-                 max(1e-9, last - start), timed_out, statuses, opened, relayed)
+                 max(1e-9, last - start), timed_out, statuses, opened, relayed,
+                 agent.resyncs - resyncs)
 
 
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
@@ -394,6 +408,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "tickets_per_s": rates[len(rates) // 2] if rates else float("nan"),
         "round_tickets_per_s": [round(r.seen / r.seconds, 1) for r in rounds],
         "shopper_status": statuses,
+        "console_resyncs": sum(r.resyncs for r in rounds),
         "server_errors_logged": result.get("server_errors_logged", 0),
         "note": result.get("note", ""),
     }
@@ -421,6 +436,9 @@ def print_table(summary: dict[str, Any]) -> None:
                   f"{s['tickets_per_s']:.1f}", " ".join(map(str, s["round_tickets_per_s"])),
                   s["server_errors_logged"]]]))
     print(f"shopper status after 转人工: {s['shopper_status']}")
+    if s["console_resyncs"]:
+        print(f"the console fell behind {s['console_resyncs']} time(s) and re-read its lists "
+              "(tickets first seen in a re-read count from when it returned)")
     if s["note"]:
         print("note:", s["note"])
 

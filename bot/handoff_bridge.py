@@ -271,18 +271,18 @@ class HandoffBridge:
             return
         brain = self.brains.current
         places: dict[str, int] = {}
-        for ticket in await self.handoff.queue():  # one read; queue order is place order
-            places[ticket.skill] = position = places.get(ticket.skill, 0) + 1
-            async with self.store.lock(ticket.conversation):
-                state = await self.store.load(ticket.conversation)
-                if state is None or state.status != "waiting":
+        for entry in await self.handoff.waiting():  # one read; queue order is place order
+            places[entry.skill] = position = places.get(entry.skill, 0) + 1
+            # Most shoppers are not due a new place: find out without taking their lock.
+            if not _due(await self.store.load(entry.conversation), position):
+                continue
+            async with self.store.lock(entry.conversation):
+                state = await self.store.load(entry.conversation)
+                if state is None or not _due(state, position):
                     continue
-                told = int(state.slots.get("told_position") or 0)
-                if not told or not (position <= told - 3 or position <= told // 2):
-                    continue
-                reply = await self._position_reply(brain, state, ticket.id)
-                await self.store.save(ticket.conversation, state)
-            await self._push(ticket.conversation, [reply])
+                reply = await self._position_reply(brain, state, entry.id)
+                await self.store.save(entry.conversation, state)
+            await self._push(entry.conversation, [reply])
 
     async def _sweep_forever(self) -> None:
         while True:
@@ -298,19 +298,19 @@ class HandoffBridge:
         """Nobody took a ticket in time: offer to take a message (once per ticket)."""
         now = self.clock()
         brain = self.brains.current
-        for ticket in await self.handoff.queue():
-            if now - ticket.created_at < self.settings.handoff_timeout or ticket.left_message:
+        for entry in await self.handoff.waiting():
+            if now - entry.created_at < self.settings.handoff_timeout or entry.left_message:
                 continue
-            if not await self.store.once(f"handoff-timeout:{ticket.id}", 7 * 86400):
+            if not await self.store.once(f"handoff-timeout:{entry.id}", 7 * 86400):
                 continue
-            async with self.store.lock(ticket.conversation):
-                state = await self.store.load(ticket.conversation)
+            async with self.store.lock(entry.conversation):
+                state = await self.store.load(entry.conversation)
                 if state is None or state.status != "waiting":
                     continue
                 state.slots["leave_message"] = True
                 reply = system_reply(brain, "handoff_no_agent", state)
-                await self.store.save(ticket.conversation, state)
-            await self._push(ticket.conversation, [reply])
+                await self.store.save(entry.conversation, state)
+            await self._push(entry.conversation, [reply])
 
     async def _push(self, conversation: str, replies: list[Reply]) -> None:
         channel, chat_id = conversation.split(":", 1)
@@ -366,3 +366,12 @@ class HandoffBridge:
         except UserError:
             return agent
         return user.display_name if user else agent
+
+
+def _due(state: ConversationState | None, position: int) -> bool:
+    """Is a waiting shopper due to hear their place? Only when it improved a lot: by three
+    places, or to half of what they were last told."""
+    if state is None or state.status != "waiting":
+        return False
+    told = int(state.slots.get("told_position") or 0)
+    return bool(told) and (position <= told - 3 or position <= told // 2)

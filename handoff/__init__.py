@@ -35,6 +35,7 @@ from handoff.models import (
     Note,
     Ticket,
     Transfer,
+    Waiting,
 )
 from handoff.redis_store import RedisHandoffStore
 from handoff.service import HandoffService
@@ -71,4 +72,5 @@ __all__ = [
     "Transfer",
     "UnknownAgent",
     "UnknownTicket",
+    "Waiting",
 ]

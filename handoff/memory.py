@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from handoff.errors import AtCapacity, DuplicateTicket, UnknownTicket
 from handoff.events import Event, QueueSubscription, Subscription
-from handoff.models import Agent, Presence, Ticket
-from handoff.store import HandoffStore, IndexChange, Mutation
+from handoff.models import Agent, Presence, Ticket, Waiting
+from handoff.store import HandoffStore, IndexChange, Mutation, place_in
 
 
 class MemoryHandoffStore(HandoffStore):
@@ -17,7 +17,7 @@ class MemoryHandoffStore(HandoffStore):
 
     def __init__(self) -> None:
         self._tickets: dict[str, str] = {}
-        self._queue: set[str] = set()
+        self._queue: dict[str, Waiting] = {}
         self._held: dict[str, set[str]] = {}
         self._open: dict[str, str] = {}
         self._agents: dict[str, str] = {}
@@ -36,9 +36,9 @@ class MemoryHandoffStore(HandoffStore):
         self._tickets[new.id] = new.to_json()
         change = IndexChange.between(old, new)
         if change.queue_add:
-            self._queue.add(new.id)
+            self._queue[new.id] = new.waiting()
         if change.queue_remove:
-            self._queue.discard(new.id)
+            self._queue.pop(new.id, None)
         if change.agent_remove:
             self._held.get(change.agent_remove, set()).discard(new.id)
         if change.agent_add:
@@ -81,8 +81,18 @@ class MemoryHandoffStore(HandoffStore):
         return new
 
     async def queued(self) -> list[Ticket]:
-        tickets = [t for t in map(self._load, self._queue) if t is not None]
-        return sorted(tickets, key=Ticket.queue_key)
+        return [t for w in sorted(self._queue.values()) if (t := self._load(w.id)) is not None]
+
+    async def waiting(self) -> list[Waiting]:
+        return sorted(self._queue.values())
+
+    async def place(self, ticket_id: str) -> tuple[Waiting, int] | None:
+        return place_in(self._queue.values(), ticket_id)
+
+    async def queue_length(self, skill: str | None = None) -> int:
+        if skill is None:
+            return len(self._queue)
+        return sum(w.skill == skill for w in self._queue.values())
 
     async def tickets_of(self, agent: str) -> list[Ticket]:
         tickets = [t for t in map(self._load, self._held.get(agent, ())) if t is not None]

@@ -7,7 +7,8 @@ Times are Unix seconds from the service's clock.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -115,6 +116,11 @@ class Ticket(Record):
         """Queue order: urgent first, then who has waited longest (id breaks exact ties)."""
         return (self.priority, self.created_at, self.id)
 
+    def waiting(self) -> Waiting:
+        """This (queued) ticket as the queue's index keeps it."""
+        return Waiting(self.priority, self.created_at, self.id, self.skill, self.conversation,
+                       bool(self.left_message))
+
     def add_message(self, message: Message) -> None:
         """Append a chat line, dropping the oldest beyond MESSAGE_CAP."""
         self.messages.append(message)
@@ -146,3 +152,34 @@ class Agent(Record):
     @property
     def free(self) -> int:
         return max(0, self.capacity - self.active)
+
+
+class Waiting(NamedTuple):
+    """A queued ticket as the queue sees it, kept by the store beside the ticket.
+
+    Placing, counting and sweeping the queue read these instead of whole tickets (with
+    their transcripts): a rush of a thousand requests for a person would otherwise parse
+    the whole queue for every newcomer. The fields start with the queue order, so sorting
+    the tuples sorts the queue.
+    """
+
+    priority: int
+    created_at: float
+    id: str
+    skill: str
+    conversation: str
+    left_message: bool
+
+    def score(self) -> float:
+        """The queue order as one number (for a sorted set): priority, then created_at (Unix
+        seconds stay below 1e10 until the year 2286; equal scores sort by id, as here)."""
+        return self.priority * 1e10 + self.created_at
+
+    def to_json(self) -> str:
+        return json.dumps(list(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Waiting:
+        priority, created_at, ticket_id, skill, conversation, left_message = json.loads(raw)
+        return cls(int(priority), float(created_at), str(ticket_id), str(skill),
+                   str(conversation), bool(left_message))

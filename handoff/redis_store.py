@@ -4,7 +4,9 @@ Keys (``P`` = ``{prefix}:handoff``):
 
 * ``P:ticket:{id}`` the ticket as JSON;
 * ``P:queue`` sorted set of queued ticket ids (score = created_at; the service sorts by
-  priority first);
+  priority first); ``P:waiting`` hash id → the ticket's :class:`Waiting` entry (JSON) and
+  ``P:line:{skill}`` sorted set of the skill's queued ids (score = :meth:`Waiting.score`),
+  so a newcomer's place is one ZRANK, not a read of the queue;
 * ``P:held:{agent}`` set of the ids assigned to an agent (SCARD = the agent's load);
 * ``P:open:{conversation}`` the id of the conversation's open ticket;
 * ``P:agents`` set of agent names, ``P:agent:{name}`` hash (profile and rating counters),
@@ -32,8 +34,8 @@ from redis.exceptions import RedisError, WatchError
 from config.redis_client import connect
 from handoff.errors import AtCapacity, DuplicateTicket, HandoffUnavailable, UnknownTicket
 from handoff.events import Event, Subscription, SubscriptionClosed
-from handoff.models import Agent, Presence, Ticket
-from handoff.store import HandoffStore, IndexChange, Mutation
+from handoff.models import SKILLS, Agent, Presence, Ticket, Waiting
+from handoff.store import HandoffStore, IndexChange, Mutation, place_in
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -101,6 +103,13 @@ class RedisHandoffStore(HandoffStore):
         return f"{self._base}:queue"
 
     @property
+    def _waiting_key(self) -> str:
+        return f"{self._base}:waiting"
+
+    def _line_key(self, skill: str) -> str:
+        return f"{self._base}:line:{skill}"
+
+    @property
     def _agents_key(self) -> str:
         return f"{self._base}:agents"
 
@@ -126,8 +135,18 @@ class RedisHandoffStore(HandoffStore):
         change = IndexChange.between(old, new)
         if change.queue_add:
             pipe.zadd(self._queue_key, {new.id: new.created_at})
+            entry = new.waiting()
+            pipe.hset(self._waiting_key, new.id, entry.to_json())
+            for skill in SKILLS:  # a transfer may have moved it to another skill's line
+                if skill == new.skill:
+                    pipe.zadd(self._line_key(skill), {new.id: entry.score()})
+                else:
+                    pipe.zrem(self._line_key(skill), new.id)
         if change.queue_remove:
             pipe.zrem(self._queue_key, new.id)
+            pipe.hdel(self._waiting_key, new.id)
+            for skill in SKILLS:
+                pipe.zrem(self._line_key(skill), new.id)
         if change.agent_remove:
             pipe.srem(self._held_key(change.agent_remove), new.id)
         if change.agent_add:
@@ -221,6 +240,48 @@ class RedisHandoffStore(HandoffStore):
         ids = await self._call(self.redis.zrange(self._queue_key, 0, -1))
         tickets = [t for t in await self._tickets(ids) if t.status == "queued"]
         return sorted(tickets, key=Ticket.queue_key)
+
+    async def waiting(self) -> list[Waiting]:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zrange(self._queue_key, 0, -1)
+        pipe.hgetall(self._waiting_key)
+        ids, entries = await self._call(pipe.execute())
+        found = {_text(k): v for k, v in entries.items()}
+        queue = [Waiting.from_json(found[i]) for i in map(_text, ids) if i in found]
+        if len(queue) < len(ids):
+            # Tickets queued before this index existed (an upgrade): read them once more.
+            missing = [i for i in map(_text, ids) if i not in found]
+            queue += [t.waiting() for t in await self._tickets(missing) if t.status == "queued"]
+        return sorted(queue)
+
+    async def place(self, ticket_id: str) -> tuple[Waiting, int] | None:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hget(self._waiting_key, ticket_id)
+        pipe.zcard(self._queue_key)
+        pipe.hlen(self._waiting_key)
+        raw, queued, indexed = await self._call(pipe.execute())
+        if queued != indexed:  # tickets queued before the entries existed: the slow way
+            return place_in(await self.waiting(), ticket_id)
+        if raw is None:
+            return None
+        mine = Waiting.from_json(raw)
+        rank = await self._call(self.redis.zrank(self._line_key(mine.skill), ticket_id))
+        if not isinstance(rank, int):  # it left the queue between the two reads
+            return None
+        return mine, rank + 1
+
+    async def queue_length(self, skill: str | None = None) -> int:
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.zcard(self._queue_key)
+        pipe.hlen(self._waiting_key)
+        if skill is not None:
+            pipe.zcard(self._line_key(skill))
+        counts = await self._call(pipe.execute())
+        if skill is None:
+            return int(counts[0])
+        if counts[0] != counts[1]:
+            return sum(w.skill == skill for w in await self.waiting())
+        return int(counts[2])
 
     async def tickets_of(self, agent: str) -> list[Ticket]:
         ids = await self._call(self.redis.smembers(self._held_key(agent)))
@@ -419,3 +480,4 @@ class RedisSubscription(Subscription):
 
     async def _close(self) -> None:
         await self._drop()
+

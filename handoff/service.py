@@ -37,6 +37,7 @@ from handoff.models import (
     Skill,
     Ticket,
     Transfer,
+    Waiting,
 )
 from handoff.store import HandoffStore
 
@@ -173,11 +174,11 @@ class HandoffService:
         if profile is None:
             return
         stuck: set[str] = set()
-        for ticket in await self.store.queued():
-            if ticket.skill not in profile.skills or ticket.skill in stuck:
+        for entry in await self.store.waiting():
+            if entry.skill not in profile.skills or entry.skill in stuck:
                 continue
-            if (await self.auto_assign(ticket.id)).status == "queued":
-                stuck.add(ticket.skill)  # nobody free for this skill: skip its other tickets
+            if (await self.auto_assign(entry.id)).status == "queued":
+                stuck.add(entry.skill)  # nobody free for this skill: skip its other tickets
 
     # -- the queue -----------------------------------------------------------------------
 
@@ -186,18 +187,23 @@ class HandoffService:
         tickets = await self.store.queued()
         return [t for t in tickets if skill is None or t.skill == skill]
 
+    async def waiting(self, skill: str | None = None) -> list[Waiting]:
+        """The same queue as :meth:`queue`, as index entries: cheap to place and count."""
+        entries = await self.store.waiting()
+        return [w for w in entries if skill is None or w.skill == skill]
+
     async def position(self, ticket_id: str) -> tuple[int, float]:
         """(1-based place in its skill queue, estimated wait in minutes); (0, 0.0) if not queued.
 
         Wait = place × average handle time ÷ online agents with the skill (at least one),
         with the handle time learned from finished tickets (3 minutes until then).
         """
-        ticket = await self._get(ticket_id)
-        if ticket.status != "queued":
+        found = await self.store.place(ticket_id)
+        if found is None:
+            await self._get(ticket_id)  # UnknownTicket for an id that never was
             return 0, 0.0
-        ids = [t.id for t in await self.queue(ticket.skill)]
-        place = ids.index(ticket_id) + 1 if ticket_id in ids else len(ids) + 1
-        online = routing.online_with(await self.store.list_agents(), ticket.skill,
+        mine, place = found
+        online = routing.online_with(await self.store.list_agents(), mine.skill,
                                      self.clock(), self.presence_ttl)
         handle = await self.store.handle_time()
         return place, routing.estimate_wait(place, handle, len(online))
@@ -439,7 +445,7 @@ class HandoffService:
         online = routing.online_with(agents, skill, self.clock(), self.presence_ttl)
         if all(a.active >= a.capacity for a in online):
             return True
-        return len(await self.queue(skill)) > self.queue_limit
+        return await self.store.queue_length(skill) > self.queue_limit
 
     # -- reading -------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 A store keeps tickets plus three indexes derived from them, always updated in the same
 atomic step as the ticket itself so they cannot drift:
 
-* the queue: ids of queued tickets;
+* the queue: queued tickets as :class:`Waiting` entries (order, skill, conversation);
 * per agent, the ids of the tickets assigned to them (its size is the agent's load);
 * per conversation, the id of its open ticket (at most one).
 
@@ -15,12 +15,12 @@ each other's writes and :meth:`HandoffStore.claim` has exactly one winner.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from handoff.errors import AtCapacity, HandoffError
 from handoff.events import Event, Subscription
-from handoff.models import Agent, Presence, Ticket
+from handoff.models import Agent, Presence, Ticket, Waiting
 
 Mutation = Callable[[Ticket], None]
 
@@ -87,6 +87,19 @@ class HandoffStore(ABC):
     @abstractmethod
     async def queued(self) -> list[Ticket]:
         """Queued tickets, ordered by (priority, created_at)."""
+
+    @abstractmethod
+    async def waiting(self) -> list[Waiting]:
+        """The queue in the same order, from the index (no ticket is read)."""
+
+    @abstractmethod
+    async def place(self, ticket_id: str) -> tuple[Waiting, int] | None:
+        """A queued ticket's entry and its 1-based place in its skill's queue (None when it
+        is not queued). Called for every shopper who joins: it must not read the queue."""
+
+    @abstractmethod
+    async def queue_length(self, skill: str | None = None) -> int:
+        """How many tickets (of ``skill``) are queued, without reading them."""
 
     @abstractmethod
     async def tickets_of(self, agent: str) -> list[Ticket]:
@@ -173,3 +186,12 @@ class HandoffStore(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def place_in(queue: Iterable[Waiting], ticket_id: str) -> tuple[Waiting, int] | None:
+    """:meth:`HandoffStore.place` worked out from the whole queue (in any order)."""
+    entries = list(queue)
+    mine = next((w for w in entries if w.id == ticket_id), None)
+    if mine is None:
+        return None
+    return mine, 1 + sum(w.skill == mine.skill and w < mine for w in entries)

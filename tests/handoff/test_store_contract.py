@@ -20,7 +20,9 @@ from handoff import (
     RedisHandoffStore,
     Ticket,
     UnknownTicket,
+    Waiting,
 )
+from tests.conftest import redis_client
 from tests.handoff.conftest import T0
 
 
@@ -84,9 +86,21 @@ async def test_indexes_follow_the_ticket(store: HandoffStore) -> None:
     await store.create(make("b", priority=0, created_at=T0 + 10))
     await store.create(make("c", priority=1, created_at=T0 + 5))
     assert [t.id for t in await store.queued()] == ["b", "a", "c"]
+    assert await store.waiting() == [
+        Waiting(0, T0 + 10, "b", "after_sales", "web:b", False),
+        Waiting(1, T0, "a", "after_sales", "web:a", False),
+        Waiting(1, T0 + 5, "c", "after_sales", "web:c", False),
+    ]
+
+    def leave(t: Ticket) -> None:
+        t.left_message = "call me"
+
+    await store.update("c", leave)  # every write of a queued ticket refreshes its entry
+    assert (await store.waiting())[-1].left_message
 
     assert await store.claim("a", "alice", 5, now=T0 + 20)
     assert [t.id for t in await store.queued()] == ["b", "c"]
+    assert [w.id for w in await store.waiting()] == ["b", "c"]
     assert [t.id for t in await store.tickets_of("alice")] == ["a"]
     assert await store.load_of("alice") == 1
 
@@ -238,3 +252,44 @@ async def subscriber_count(store: HandoffStore) -> int:
         return int(counts[0][1])
     assert isinstance(store, MemoryHandoffStore)
     return len(store._subscribers)
+
+
+async def test_places_and_lengths_per_skill(store: HandoffStore) -> None:
+    await store.create(make("a", created_at=T0))
+    await store.create(make("p", created_at=T0 + 1, skill="presale"))
+    await store.create(make("b", created_at=T0 + 2))
+    await store.create(make("u", priority=0, created_at=T0 + 3))  # urgent: first in line
+    assert [(await store.place(i) or (None, 0))[1] for i in ("u", "a", "b", "p")] == [1, 2, 3, 1]
+    found = await store.place("b")
+    assert found is not None and found[0] == Waiting(1, T0 + 2, "b", "after_sales", "web:b",
+                                                     False)
+    assert (await store.queue_length(), await store.queue_length("after_sales"),
+            await store.queue_length("presale")) == (4, 3, 1)
+
+    def to_presale(t: Ticket) -> None:
+        t.skill = "presale"
+
+    await store.update("a", to_presale)  # transferred while queued: it changes lines
+    assert (await store.place("a") or (None, 0))[1] == 1
+    assert (await store.place("b") or (None, 0))[1] == 2
+    assert (await store.queue_length("after_sales"), await store.queue_length("presale")) == (2, 2)
+    assert await store.claim("u", "alice", 5, now=T0 + 9)
+    assert await store.place("u") is None and await store.place("nope") is None
+    assert (await store.place("b") or (None, 0))[1] == 1
+    assert await store.queue_length() == 3
+
+
+async def test_tickets_queued_before_the_index_still_count(redis_prefix: str) -> None:
+    """An upgrade finds tickets in the queue without entries: they are read, not lost."""
+    async with redis_client(redis_prefix) as client:
+        store = RedisHandoffStore(client, prefix=redis_prefix)
+        await store.create(make("old", created_at=T0))
+        await store.create(make("new", created_at=T0 + 1))
+        await store.create(make("pre", created_at=T0 + 2, skill="presale"))
+        base = f"{redis_prefix}:handoff"
+        await client.hdel(f"{base}:waiting", "old")
+        await client.zrem(f"{base}:line:after_sales", "old")
+        assert [(w.id, w.skill) for w in await store.waiting()] == [
+            ("old", "after_sales"), ("new", "after_sales"), ("pre", "presale")]
+        assert (await store.place("new") or (None, 0))[1] == 2
+        assert await store.queue_length("after_sales") == 2
