@@ -245,22 +245,30 @@ class RedisHandoffStore(HandoffStore):
         pipe = self.redis.pipeline(transaction=True)
         pipe.zrange(self._queue_key, 0, -1)
         pipe.hgetall(self._waiting_key)
-        ids, entries = await self._call(pipe.execute())
+        raw_ids, entries = await self._call(pipe.execute())
         found = {_text(k): v for k, v in entries.items()}
-        queue = [Waiting.from_json(found[i]) for i in map(_text, ids) if i in found]
+        ids = [_text(i) for i in raw_ids]
+        queue = [Waiting.from_json(found[i]) for i in ids if i in found]
         if len(queue) < len(ids):
             # Tickets queued before this index existed (an upgrade): read them once more.
-            missing = [i for i in map(_text, ids) if i not in found]
+            missing = [i for i in ids if i not in found]
             queue += [t.waiting() for t in await self._tickets(missing) if t.status == "queued"]
         return sorted(queue)
 
-    async def place(self, ticket_id: str) -> tuple[Waiting, int] | None:
+    def _counted(self) -> Pipeline:
+        """A MULTI that starts by counting the queue and its entries. The two differ only
+        while tickets queued before the entries existed still wait: the caller then works
+        from :meth:`waiting`, which reads those tickets."""
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hget(self._waiting_key, ticket_id)
         pipe.zcard(self._queue_key)
         pipe.hlen(self._waiting_key)
-        raw, queued, indexed = await self._call(pipe.execute())
-        if queued != indexed:  # tickets queued before the entries existed: the slow way
+        return pipe
+
+    async def place(self, ticket_id: str) -> tuple[Waiting, int] | None:
+        pipe = self._counted()
+        pipe.hget(self._waiting_key, ticket_id)
+        queued, indexed, raw = await self._call(pipe.execute())
+        if queued != indexed:
             return place_in(await self.waiting(), ticket_id)
         if raw is None:
             return None
@@ -271,9 +279,7 @@ class RedisHandoffStore(HandoffStore):
         return mine, rank + 1
 
     async def queue_length(self, skill: str | None = None) -> int:
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.zcard(self._queue_key)
-        pipe.hlen(self._waiting_key)
+        pipe = self._counted()
         if skill is not None:
             pipe.zcard(self._line_key(skill))
         counts = await self._call(pipe.execute())

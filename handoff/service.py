@@ -187,10 +187,9 @@ class HandoffService:
         tickets = await self.store.queued()
         return [t for t in tickets if skill is None or t.skill == skill]
 
-    async def waiting(self, skill: str | None = None) -> list[Waiting]:
-        """The same queue as :meth:`queue`, as index entries: cheap to place and count."""
-        entries = await self.store.waiting()
-        return [w for w in entries if skill is None or w.skill == skill]
+    async def waiting(self) -> list[Waiting]:
+        """The same queue as :meth:`queue`, as index entries: cheap to walk."""
+        return await self.store.waiting()
 
     async def position(self, ticket_id: str) -> tuple[int, float]:
         """(1-based place in its skill queue, estimated wait in minutes); (0, 0.0) if not queued.
