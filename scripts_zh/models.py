@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -56,6 +57,45 @@ Text = str
 Variants = list[Text]
 
 
+def _non_blank_texts(items: list[str]) -> list[str]:
+    for item in items:
+        if not isinstance(item, str) or not item.strip():
+            raise ValueError("entries must be non-empty text")
+        if len(item) > 500:
+            raise ValueError("an entry is longer than 500 characters")
+    return [item.strip() for item in items]
+
+
+class Topic(BaseModel):
+    """One question of the library (问题): its standard question, how shoppers phrase it
+    (相似问法) and its own answer; the intent's generic replies serve when no topic fits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,59}$")
+    question: Text = Field(min_length=2, max_length=60)
+    phrasings: list[Text] = Field(min_length=1, max_length=200)
+    answers: list[Text] = Field(min_length=1, max_length=20)
+    quick_replies: list[Text] = Field(default_factory=list, max_length=6)
+    #: A promotion's answer is said only inside these dates (有效期, shop-local).
+    valid_from: date | None = None
+    valid_until: date | None = None
+    #: A person must also see this one: the bot answers and tells the agents.
+    notify_agent: bool = False
+    #: A shop-data lookup that backs the answer (filled by the shop-data work).
+    lookup: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_.]{1,59}$")
+
+    @field_validator("phrasings", "answers", "quick_replies")
+    @classmethod
+    def _non_blank(cls, items: list[str]) -> list[str]:
+        return _non_blank_texts(items)
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the answer may be said on ``day`` (a promotion outside its dates is not)."""
+        return ((self.valid_from is None or self.valid_from <= day)
+                and (self.valid_until is None or day <= self.valid_until))
+
+
 class Intent(BaseModel):
     """One intent: how shoppers say it (examples, keywords) and how the bot answers."""
 
@@ -72,15 +112,12 @@ class Intent(BaseModel):
     quick_replies: list[Text] = Field(default_factory=list, max_length=6)
     prompts: dict[str, Variants] = Field(default_factory=dict)
 
+    topics: list[Topic] = Field(default_factory=list, max_length=500)
+
     @field_validator("examples", "keywords", "replies", "quick_replies")
     @classmethod
     def _non_blank(cls, items: list[str]) -> list[str]:
-        for item in items:
-            if not isinstance(item, str) or not item.strip():
-                raise ValueError("entries must be non-empty text")
-            if len(item) > 500:
-                raise ValueError("an entry is longer than 500 characters")
-        return [item.strip() for item in items]
+        return _non_blank_texts(items)
 
     @field_validator("prompts")
     @classmethod

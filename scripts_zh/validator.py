@@ -7,12 +7,15 @@ action needs, and the required system texts. Each problem is located as ``file:l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 
 from scripts_zh.loader import LazyLines, locate
 from scripts_zh.models import REQUIRED_PROMPTS, REQUIRED_SYSTEM, Library, Problem
 from scripts_zh.renderer import TEMPLATE_VARIABLES, TemplateProblem, undeclared
 
 MIN_EXAMPLES = 20
+#: A topic is found by its phrasings: fewer than this many and it is rarely matched.
+MIN_PHRASINGS = 8
 
 
 def _template_problems(rel: str, index: LazyLines,
@@ -63,6 +66,7 @@ def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
                                         f"duplicate example {example!r} (also in {where})"))
             else:
                 owners[key] = (name, example)
+    problems += _topic_problems(library, texts)
     rel = "system.yaml"
     index = LazyLines(texts.get(rel, ""))
     if "system.yaml" in texts:
@@ -72,6 +76,52 @@ def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
     for key, variants in library.system.items():
         for i, template in enumerate(variants):
             problems += _template_problems(rel, index, (key, i), template)
+    return problems
+
+
+def _topic_problems(library: Library, texts: Mapping[str, str],
+                    today: date | None = None) -> list[Problem]:
+    """Topics: unique ids, answers that render, enough phrasings, none shared, dates in order."""
+    today = today or date.today()
+    problems: list[Problem] = []
+    ids: dict[str, str] = {}
+    owners: dict[str, str] = {}
+    for name, intent in sorted(library.intents.items()):
+        rel = f"intents/{name}.yaml"
+        index = LazyLines(texts.get(rel, ""))
+        for t, topic in enumerate(intent.topics):
+            here = ("topics", t)
+            if topic.id in ids:
+                problems.append(Problem(rel, locate(index, (*here, "id")),
+                                        f"topics.{topic.id}: id already used in intent "
+                                        f"{ids[topic.id]}"))
+            ids.setdefault(topic.id, name)
+            for field in ("answers", "quick_replies"):
+                for i, template in enumerate(getattr(topic, field)):
+                    problems += _template_problems(rel, index, (*here, field, i), template)
+            if len(topic.phrasings) < MIN_PHRASINGS:
+                problems.append(Problem(rel, locate(index, (*here, "phrasings")),
+                                        f"topics.{topic.id}.phrasings: only "
+                                        f"{len(topic.phrasings)}; write at least "
+                                        f"{MIN_PHRASINGS} as shoppers write them",
+                                        severity="warning"))
+            for i, phrasing in enumerate([topic.question, *topic.phrasings]):
+                key = _key(phrasing)
+                if not key:
+                    continue
+                owner = owners.get(key)
+                if owner is not None and owner != topic.id:
+                    problems.append(Problem(rel, locate(index, (*here, "phrasings", i - 1)),
+                                            f"topics.{topic.id}: phrasing {phrasing!r} is "
+                                            f"also a phrasing of topic {owner}"))
+                owners.setdefault(key, topic.id)
+            if topic.valid_from and topic.valid_until and topic.valid_until < topic.valid_from:
+                problems.append(Problem(rel, locate(index, (*here, "valid_until")),
+                                        f"topics.{topic.id}.valid_until: before valid_from"))
+            elif topic.valid_until and topic.valid_until < today:
+                problems.append(Problem(rel, locate(index, (*here, "valid_until")),
+                                        f"topics.{topic.id}: expired on {topic.valid_until}; "
+                                        "its answer is no longer said", severity="warning"))
     return problems
 
 
