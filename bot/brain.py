@@ -6,6 +6,7 @@ manager's publish) never answers a message with half of an old and half of a new
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 from intents.augment import variants
 from intents.classifier import IntentClassifier, TrainingIntent
 from intents.normalize import normalize
+from intents.topics import TopicMatcher, TrainingTopic
+from intents.understand import Reader
 from scripts_zh.models import Library
 
 #: Intents whose examples are not themselves requests: a greeting before them adds nothing.
@@ -27,16 +30,23 @@ def canonical(text: str) -> str:
 
 @dataclass(frozen=True)
 class Brain:
-    """Immutable: library, classifier and the shop's name as templates see it."""
+    """Immutable: library, classifier, topic matcher and the shop's name as templates see it."""
 
     library: Library
     classifier: IntentClassifier
     shop_name: str
     version: str = ""
+    matcher: TopicMatcher | None = None
 
     def __post_init__(self) -> None:
-        # Every way of making a Brain (training, a stored classifier) resolves the name once.
+        # Every way of making a Brain (training, a stored classifier) resolves the name once
+        # and has its matcher (built in tens of milliseconds: never stored).
         object.__setattr__(self, "shop_name", self.library.shop_name(self.shop_name))
+        matcher = self.matcher or match_topics(self.library)
+        object.__setattr__(self, "matcher", matcher)
+        object.__setattr__(self, "reader", Reader(self.classifier, matcher))
+
+    reader: Reader = dataclasses.field(init=False, repr=False, compare=False)
 
     @classmethod
     def build(cls, library: Library, shop_name: str, version: str = "") -> Brain:
@@ -51,6 +61,13 @@ class Brain:
         ]
         classifier = IntentClassifier.train(intents, canonical)
         return cls(library, classifier, shop_name, version or library.digest)
+
+
+def match_topics(library: Library) -> TopicMatcher:
+    """The matcher over every topic's standard question and phrasings."""
+    return TopicMatcher.build(
+        (TrainingTopic(topic.id, intent.name, [topic.question, *topic.phrasings])
+         for intent in library.intents.values() for topic in intent.topics), canonical)
 
 
 #: The Brain a message is being answered with (module-level: the holder must stay picklable

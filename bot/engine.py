@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import rasa_sdk
 
 from bot.actions import build_executor
 from bot.brain import Brain, BrainHolder
-from bot.editor import hits
 from bot.storage import (
+    CONTROL_FIELDS,
+    ConversationKey,
     ConversationState,
     ConversationStore,
     Held,
@@ -29,11 +30,10 @@ from bot.storage import (
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
 from config.hours import HoursStatus, status_at
-from intents.classifier import Prediction
-from intents.entities import Entity, extract, mask_pii
-from intents.normalize import normalize
-from intents.preferences import bare_number, detect_fit
-from intents.sentiment import ANGRY, score
+from intents.entities import mask_pii
+from intents.sentiment import ANGRY
+from intents.topics import TopicScore
+from intents.understand import Understanding
 from scripts_zh.renderer import pick, render
 
 log = logging.getLogger(__name__)
@@ -50,39 +50,74 @@ DIALOG_ACTIONS = {"sizing": "action_sizing", "refund": "action_refund",
 MEASUREMENTS = frozenset({"height", "weight", "shoe_size", "foot_length"})
 #: Intents where a measurement is context, not a sizing question (trousers too short, return).
 AFTER_SALE = frozenset({"refund", "complaint", "logistics", "human"})
-#: Slots that are the engine's bookkeeping rather than facts about the shopper.
-INTERNAL_SLOTS = frozenset({"turn", "traditional", "anger", "handoff_on_anger"})
+#: Slots the engine gives actions each turn and never stores.
+ENGINE_SLOTS = frozenset({"turn", "traditional", "handoff_on_anger"})
 #: Recent transcript lines read with the state; the shopper's among them feed the anger score.
 HISTORY = 20
+#: Social lines: answered in kind, never with a "which topic do you mean" question.
+SMALL_TALK = frozenset({"greeting", "thanks", "goodbye"})
+#: Below this a small-talk guess is not trusted either.
+SMALL_TALK_FLOOR = 0.4
+#: A topic this near (0..1) that leads the runner-up by TOPIC_LEAD is the answer.
+TOPIC_SURE = 0.62
+TOPIC_LEAD = 0.06
+#: Topics this near are worth offering (猜你想问) when none is sure.
+TOPIC_NEAR = 0.45
+#: A near topic of the intent the classifier is confident in is the answer.
+TOPIC_AGREES = 0.5
+#: Offered topics are within this of the best one.
+SUGGEST_SPREAD = 0.12
+SUGGEST_MAX = 3
+#: Follow-ups ("那运费呢", "都一个星期了") are short; longer lines stand on their own.
+FOLLOW_UP_CHARS = 10
 
-PauseHook = Callable[[str, ConversationState, "Turn"], Awaitable[list[Reply]]]
-RelayHook = Callable[[str, ConversationState, Incoming], Awaitable[list[Reply]]]
-ClosedHook = Callable[[str, ConversationState, str], Awaitable[list[Reply] | None]]
+
+class HandoffPort(Protocol):
+    """What the engine needs of the handoff (HandoffBridge implements it)."""
+
+    async def on_pause(self, key: ConversationKey, state: ConversationState,
+                       turn: Turn) -> list[Reply]:
+        """A conversation was paused: open the ticket; the shopper's next texts."""
+
+    async def on_paused_message(self, key: ConversationKey, state: ConversationState,
+                                msg: Incoming) -> list[Reply]:
+        """A line while waiting or with an agent: it goes to the ticket."""
+
+    async def on_closed_message(self, key: ConversationKey, state: ConversationState,
+                                text: str) -> list[Reply] | None:
+        """A line after close: the rating, or None to start a new bot conversation."""
+
+
+class RouteObserver(Protocol):
+    """Told of every routed message (the editor's hit counts)."""
+
+    def route_chosen(self, intent: str | None, action: str) -> None: ...
 
 
 @dataclass(frozen=True)
 class Route:
-    """Which action answers a message, and the intent it answers."""
+    """Which action answers a message, the intent it answers and the topic, if one."""
 
     action: str
     intent: str | None
     confidence: float | None
+    topic: TopicScore | None = None
+    suggested: tuple[TopicScore, ...] = ()
 
 
 class Engine:
     """Channel-independent; channels call :meth:`handle` and deliver the replies."""
 
     def __init__(self, settings: Settings, brains: BrainHolder, store: ConversationStore,
-                 *, clock: Callable[[], float] = time.time) -> None:
+                 *, handoff: HandoffPort | None = None, observer: RouteObserver | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.brains = brains
         self.store = store
+        self.handoff = handoff
+        self.observer = observer
         self.clock = clock
         self.executor = build_executor(brains)
-        self.on_pause: PauseHook | None = None
-        self.on_paused_message: RelayHook | None = None
-        self.on_closed_message: ClosedHook | None = None
-        self.is_busy: Callable[[], Awaitable[bool]] | None = None
         #: Business hours change at most once a minute; computing them costs more than that.
         self._hours_cache: tuple[int, HoursStatus] | None = None
 
@@ -92,29 +127,31 @@ class Engine:
         """The welcome for a newly opened chat (web page load, Telegram /start)."""
         msg = Incoming(channel=channel, chat_id=chat_id, display_name=display_name)
         brain = self.brains.current
+        key = str(msg.key)
         try:
-            async with self.store.lock(msg.key):
-                state = await self._state(msg)
+            async with self.store.lock(key):
+                state = self._state_of(await self.store.load(key), msg)
                 replies = [self._system(brain, "welcome", state)]
                 state.welcomed = True
-                await self.store.save(msg.key, state)
-                await self._log(msg.key, [TranscriptEntry("bot", mask_pii(r.text), self.clock())
-                                          for r in replies])
+                await self.store.save(key, state)
+                await self._log(key, [TranscriptEntry("bot", mask_pii(r.text), self.clock())
+                                      for r in replies])
                 return replies
         except StoreUnavailable:
-            log.warning("store unavailable while welcoming %s", msg.key)
+            log.warning("store unavailable while welcoming %s", mask_pii(key))
             return [self._system(brain, "welcome", ConversationState())]
 
     async def handle(self, msg: Incoming) -> Turn:
         """Answer one shopper message. Never raises: failures become the library's error text."""
         brain = self.brains.current
+        key = str(msg.key)
         try:
-            async with self.store.hold(msg.key, last=HISTORY) as held:
+            async with self.store.hold(key, last=HISTORY) as held:
                 return await self._handle(brain, msg, held)
         except StoreUnavailable as exc:
-            log.error("store unavailable for %s: %s", msg.key, exc)
+            log.error("store unavailable for %s: %s", mask_pii(key), exc)
         except Exception:
-            log.exception("failed to handle a message in %s", msg.key)
+            log.exception("failed to handle a message in %s", mask_pii(key))
         reply = self._system(brain, "error", ConversationState())
         return Turn(text=msg.text[:200], replies=[reply], status="bot", action="error")
 
@@ -122,84 +159,86 @@ class Engine:
 
     async def _handle(self, brain: Brain, msg: Incoming, held: Held) -> Turn:
         now = self.clock()
-        recent = held.history
+        key = held.key
         state = self._state_of(held.state, msg)
         guard = self._guard(msg)
         if state.status in ("waiting", "agent"):
-            await self._log(msg.key, [TranscriptEntry("shopper", mask_pii(msg.text[:2000]) or
-                                                      f"[{msg.kind}]", now)])
-            replies = (await self.on_paused_message(msg.key, state, msg)
-                       if self.on_paused_message else [])
+            await self._log(key, [TranscriptEntry("shopper", mask_pii(msg.text[:2000]) or
+                                                  f"[{msg.kind}]", now)])
+            replies = (await self.handoff.on_paused_message(msg.key, state, msg)
+                       if self.handoff else [])
             state.updated_at = now
-            await self.store.save(msg.key, state)
+            await self.store.save(key, state)
             return Turn(text=msg.text, replies=replies, status=state.status, action="relay")
         if guard is not None:
             turn = Turn(text=msg.text[:200], replies=[self._system(brain, guard, state)],
                         status=state.status, action=guard)
             shown = f"[{msg.kind}]" if msg.kind != "text" else mask_pii(msg.text[:200])
-            await self._log(msg.key, [TranscriptEntry("shopper", shown, now),
-                                      *[TranscriptEntry("bot", mask_pii(r.text), now)
-                                        for r in turn.replies]])
+            await self._log(key, [TranscriptEntry("shopper", shown, now),
+                                  *[TranscriptEntry("bot", mask_pii(r.text), now)
+                                    for r in turn.replies]])
             return turn
         if state.status == "closed":
-            answered = (await self.on_closed_message(msg.key, state, msg.text)
-                        if self.on_closed_message else None)
+            answered = (await self.handoff.on_closed_message(msg.key, state, msg.text)
+                        if self.handoff else None)
             if answered is not None:
                 state.updated_at = now
-                await self.store.save(msg.key, state)
-                await self._log(msg.key, [TranscriptEntry("shopper", mask_pii(msg.text[:200]), now),
-                                          *[TranscriptEntry("bot", mask_pii(r.text), now)
-                                            for r in answered]])
+                await self.store.save(key, state)
+                await self._log(key, [TranscriptEntry("shopper", mask_pii(msg.text[:200]), now),
+                                      *[TranscriptEntry("bot", mask_pii(r.text), now)
+                                        for r in answered]])
                 return Turn(text=msg.text, replies=answered, status=state.status,
                             action="rating")
             state = self._reopen(state)
 
-        norm = normalize(msg.text)
-        if norm.traditional or any("\u4e00" <= ch <= "\u9fff" for ch in norm.text):
-            state.traditional = norm.traditional
-        prediction = brain.classifier.predict(norm.text)
-        entities = extract(norm.text)
-        history = [e.text for e in recent if e.role == "shopper"]
-        anger = score(msg.text, history).anger
-        route = self._route(brain, state, norm.text, prediction, entities, anger)
-        hits.route_chosen(self, route.intent, route.action)
+        u = brain.reader.understand(msg.text, [e.text for e in held.history
+                                               if e.role == "shopper"])
+        if u.chinese:
+            state.traditional = u.traditional
+        route = self._route(brain, state, u)
+        if self.observer is not None:
+            self.observer.route_chosen(route.intent, route.action)
         state.turn += 1
         state.updated_at = now
-        tracker = self._tracker(msg, state, norm.text, route, prediction, entities, anger)
+        tracker = self._tracker(msg, state, u, route)
         with self.brains.pinned(brain):
             result = await self.executor.run({
-                "next_action": route.action, "sender_id": msg.key, "tracker": tracker,
+                "next_action": route.action, "sender_id": key, "tracker": tracker,
                 "domain": self._domain(brain), "version": rasa_sdk.__version__,
             })
         events = result.events if result else []
         replies = [Reply(str(r["text"]), tuple(b["title"] for b in r.get("buttons") or []))
                    for r in (result.responses if result else []) if r.get("text")]
         paused = self._apply(state, events)
-        state.slots["anger"] = round(anger, 3)
+        state.control.anger = round(u.anger, 3)
         notice = self._hours_notice(brain, state, now)
         if notice is not None:
             replies.insert(0, notice[1])
+        ranking = u.prediction.ranking
         turn = Turn(text=msg.text, intent=route.intent, confidence=route.confidence,
                     ranking=[{"intent": s.intent, "confidence": round(s.confidence, 4)}
-                             for s in prediction.ranking[:3]],
+                             for s in ranking[:3]],
                     replies=replies, status=state.status, action=route.action,
-                    anger=round(anger, 3), auto_reply=notice[0] if notice else None)
+                    anger=round(u.anger, 3), auto_reply=notice[0] if notice else None,
+                    topic=route.topic.topic if route.topic else None,
+                    topic_score=route.topic.score if route.topic else None,
+                    suggested=[t.topic for t in route.suggested])
         entries = [
-            TranscriptEntry("shopper", mask_pii(msg.text), now, route.intent,
+            TranscriptEntry("shopper", u.masked, now, route.intent,
                             None if route.confidence is None else round(route.confidence, 3)),
             *[TranscriptEntry("bot", mask_pii(r.text), now) for r in replies],
         ]
         if paused:
             # The handoff logs its own lines after these: write them first.
-            await self._log(msg.key, entries)
+            await self._log(key, entries)
             state.status = "waiting"
-            if self.on_pause:
-                turn.replies += await self.on_pause(msg.key, state, turn)
+            if self.handoff:
+                turn.replies += await self.handoff.on_pause(msg.key, state, turn)
         turn.status = state.status
-        turn.slots = {k: v for k, v in state.slots.items()
-                      if v is not None and k not in INTERNAL_SLOTS}
+        turn.slots = {k: v for k, v in state.slots.items() if v is not None}
+        turn.dialog = state.control.active_dialog
         if paused:
-            await self.store.save(msg.key, state)
+            await self.store.save(key, state)
         else:
             await held.commit(state, entries, cap=self.settings.transcript_cap)
         return turn
@@ -232,47 +271,71 @@ class Engine:
             return "input_too_long"
         return None
 
-    def _route(self, brain: Brain, state: ConversationState, text: str,
-               prediction: Prediction, entities: list[Entity], anger: float) -> Route:
+    def _route(self, brain: Brain, state: ConversationState, u: Understanding) -> Route:
         library = brain.library
+        control = state.control
         threshold = self.settings.classifier_threshold
-        top = prediction.ranking[0]
-        chosen = self._clarify_answer(brain, state, text, entities)
+        top = u.prediction.ranking[0]
+        text = u.normalized
+        chosen = self._clarify_answer(brain, state, u)
+        control.clarify_options = []
         if chosen:
-            state.slots.pop("clarify_options", None)
             return Route(library.intents[chosen].action, chosen, 1.0)
-        state.slots.pop("clarify_options", None)
+        picked = self._suggestion_answer(brain, state, u)
+        control.suggested = []
+        if picked is not None:
+            return self._topic_route(brain, picked, 1.0)
 
-        dialog = state.slots.get("active_dialog")
+        dialog = control.active_dialog
         if dialog in DIALOG_SLOTS:
-            gives = {e.kind for e in entities} | ({"fit"} if detect_fit(text) else set())
-            if dialog == "sizing" and bare_number(text) is not None:
+            gives = set(u.kinds) | ({"fit"} if u.fit else set())
+            if dialog == "sizing" and u.number is not None:
                 gives.add("height")
             if (gives & DIALOG_SLOTS[dialog]) or top.intent == dialog:
-                return Route(DIALOG_ACTIONS[dialog], dialog, top.confidence)
-            state.slots.pop("active_dialog", None)
+                topic = self._topic_of(brain, u, top.intent)
+                return Route(DIALOG_ACTIONS[dialog], dialog, top.confidence,
+                             topic if topic and topic.intent == dialog else None)
+            control.active_dialog = None
 
-        kinds = {e.kind for e in entities}
-        if kinds & MEASUREMENTS and top.intent not in AFTER_SALE and "sizing" in library.intents:
+        if u.kinds & MEASUREMENTS and top.intent not in AFTER_SALE and "sizing" in library.intents:
             return Route("action_sizing", "sizing", top.confidence)
         limit = self.settings.unanswered_handoff
-        if limit and int(state.slots.get("unanswered") or 0) >= limit:
-            state.slots["handoff_reason"] = "unanswered"
+        if limit and control.unanswered >= limit:
+            control.handoff_reason = "unanswered"
             return Route("action_handoff", top.intent, top.confidence)
-        angry_complaint = top.intent == "complaint" and anger >= ANGRY
+        angry_complaint = top.intent == "complaint" and u.anger >= ANGRY
         # A confident, angry complaint goes to the complaint action, whose own rules hand
         # off with the reason "anger"; otherwise a manager's handoff keyword decides.
         if not (angry_complaint and top.confidence >= threshold) and any(
                 word and word in text for word in library.system.get("handoff_keywords", ())):
-            state.slots["handoff_reason"] = "keyword"
+            control.handoff_reason = "keyword"
             return Route("action_handoff", top.intent, top.confidence)
         if angry_complaint:
             # The anger score backs a hesitant classifier up: an angry shopper gets the
             # complaint path, never a "which of these did you mean" question.
-            return Route(library.intents["complaint"].action, "complaint", top.confidence)
+            topic = self._topic_of(brain, u, "complaint")
+            return Route(library.intents["complaint"].action, "complaint", top.confidence,
+                         topic if topic and topic.intent == "complaint" else None)
+        if top.intent == "human" and top.confidence >= threshold:
+            return Route(library.intents["human"].action, "human", top.confidence)
+
+        topic = self._topic_of(brain, u, top.intent if top.confidence >= threshold else None)
+        if topic is None:
+            topic = self._follow_up(brain, state, u)
+        if topic is not None:
+            return self._topic_route(brain, topic, top.confidence
+                                     if top.intent == topic.intent else topic.score)
+        if top.intent in SMALL_TALK and top.confidence >= SMALL_TALK_FLOOR:
+            found = library.intent(top.intent)
+            if found is not None:
+                return Route(found.action, top.intent, top.confidence)
+        near = self._near_topics(brain, u)
+        if len(near) >= 2:
+            return Route("action_suggest", top.intent, top.confidence, suggested=near)
         if top.confidence < threshold:
             return Route("action_clarify", top.intent, top.confidence)
-        second = prediction.ranking[1] if len(prediction.ranking) > 1 else None
+        ranking = u.prediction.ranking
+        second = ranking[1] if len(ranking) > 1 else None
         if (second is not None and top.confidence - second.confidence < self.settings.clarify_margin
                 and top.intent in library.intents and second.intent in library.intents
                 and "fallback" not in (top.intent, second.intent)):
@@ -280,16 +343,86 @@ class Engine:
         found = library.intent(top.intent)
         return Route(found.action if found else "action_fallback", top.intent, top.confidence)
 
+    def _usable(self, brain: Brain, topic_id: str) -> bool:
+        """A topic whose answer may be said today (promotions have dates)."""
+        found = brain.library.topic(topic_id)
+        if found is None:
+            return False
+        if found.valid_from is None and found.valid_until is None:
+            return True
+        return found.valid_on(datetime.fromtimestamp(self.clock(), self.settings.tz).date())
+
+    def _topic_of(self, brain: Brain, u: Understanding, confident: str | None
+                  ) -> TopicScore | None:
+        """The topic the line asks: a clear winner, or a near one of the intent the
+        classifier is confident in (``confident``)."""
+        found = [t for t in u.topics if self._usable(brain, t.topic)]
+        if not found:
+            return None
+        best = found[0]
+        lead = best.score - found[1].score if len(found) > 1 else best.score
+        if best.score >= TOPIC_SURE and (lead >= TOPIC_LEAD or found[1].intent == best.intent):
+            return best
+        if confident is not None and best.intent == confident and best.score >= TOPIC_AGREES:
+            return best
+        return None
+
+    def _near_topics(self, brain: Brain, u: Understanding) -> tuple[TopicScore, ...]:
+        """Topics worth offering as 猜你想问 when none is sure."""
+        found = [t for t in u.topics if self._usable(brain, t.topic)]
+        if not found or found[0].score < TOPIC_NEAR:
+            return ()
+        best = found[0].score
+        return tuple(t for t in found[:SUGGEST_MAX]
+                     if t.score >= TOPIC_NEAR and best - t.score <= SUGGEST_SPREAD)
+
+    def _follow_up(self, brain: Brain, state: ConversationState,
+                   u: Understanding) -> TopicScore | None:
+        """A short line after a topic ("那运费呢", "都一个星期了") read with that topic's
+        question; a different topic of the same intent that then stands out is the answer."""
+        previous = brain.library.topics.get(state.control.topic or "")
+        if previous is None or len(u.normalized) > FOLLOW_UP_CHARS:
+            return None
+        intent, topic = previous
+        found = brain.reader.matcher.match(f"{topic.question} {u.normalized}",
+                                           within=intent.name.__eq__)
+        found = tuple(t for t in found if t.topic != topic.id and self._usable(brain, t.topic))
+        if found and found[0].score >= TOPIC_NEAR:
+            return found[0]
+        return None
+
     @staticmethod
-    def _clarify_answer(brain: Brain, state: ConversationState, text: str,
-                        entities: list[Entity]) -> str | None:
+    def _topic_route(brain: Brain, topic: TopicScore, confidence: float) -> Route:
+        intent = brain.library.intents[topic.intent]
+        return Route(intent.action, intent.name, confidence, topic)
+
+    @staticmethod
+    def _suggestion_answer(brain: Brain, state: ConversationState,
+                           u: Understanding) -> TopicScore | None:
+        """The topic the shopper picked from a 猜你想问 (by its question or its number)."""
+        offered = state.control.suggested
+        if not offered:
+            return None
+        stripped = u.normalized.strip(" .。!！")
+        index = int(stripped) - 1 if stripped.isdigit() else -1
+        for i, topic_id in enumerate(offered):
+            found = brain.library.topics.get(topic_id)
+            if found is None:
+                continue
+            question = found[1].question.strip(" .。!！?？")
+            if i == index or stripped.rstrip("?？") == question:
+                return TopicScore(topic_id, found[0].name, 1.0)
+        return None
+
+    @staticmethod
+    def _clarify_answer(brain: Brain, state: ConversationState, u: Understanding) -> str | None:
         """The option the shopper picked after a clarifying question (by title or number)."""
-        options = state.slots.get("clarify_options") or []
+        options = state.control.clarify_options
         if not options:
             return None
-        if "sizing" in options and ({e.kind for e in entities} & MEASUREMENTS
-                                    or bare_number(text) is not None):
+        if "sizing" in options and (u.kinds & MEASUREMENTS or u.number is not None):
             return "sizing"
+        text = u.normalized
         stripped = text.strip(" .。!！")
         if stripped.isdigit() and 1 <= int(stripped) <= len(options):
             return str(options[int(stripped) - 1])
@@ -299,23 +432,26 @@ class Engine:
                 return str(name)
         return None
 
-    def _tracker(self, msg: Incoming, state: ConversationState, text: str, route: Route,
-                 prediction: Prediction, entities: list[Entity], anger: float) -> dict[str, Any]:
-        slots = {**state.slots, "turn": state.turn, "traditional": state.traditional,
-                 "anger": anger, "handoff_on_anger": self.settings.handoff_on_anger}
+    def _tracker(self, msg: Incoming, state: ConversationState, u: Understanding,
+                 route: Route) -> dict[str, Any]:
+        slots = {**state.slots, **state.control.as_slots(), "turn": state.turn,
+                 "traditional": state.traditional, "anger": u.anger,
+                 "handoff_on_anger": self.settings.handoff_on_anger}
         intent = {"name": route.intent, "confidence": route.confidence}
         return {
-            "sender_id": msg.key,
+            "sender_id": str(msg.key),
             "slots": slots,
             "latest_message": {
                 "text": msg.text,
                 "intent": intent,
                 "intent_ranking": [{"name": s.intent, "confidence": s.confidence}
-                                   for s in prediction.ranking[:5]],
+                                   for s in u.prediction.ranking[:5]],
                 "entities": [{"entity": e.kind, "value": e.value, "start": e.start, "end": e.end}
-                             for e in entities],
+                             for e in u.entities],
                 "metadata": {"display_name": msg.display_name, "channel": msg.channel,
-                             "normalized": text},
+                             "normalized": u.normalized,
+                             "topic": route.topic.topic if route.topic else None,
+                             "suggested": [t.topic for t in route.suggested]},
             },
             "events": [],
             "paused": state.status != "bot",
@@ -338,7 +474,11 @@ class Engine:
             kind = event.get("event")
             if kind == "slot":
                 name = str(event.get("name"))
-                if event.get("value") is None:
+                if name in CONTROL_FIELDS:
+                    state.control.set(name, event.get("value"))
+                elif name in ENGINE_SLOTS:
+                    continue
+                elif event.get("value") is None:
                     state.slots.pop(name, None)
                 else:
                     state.slots[name] = event["value"]
@@ -350,9 +490,6 @@ class Engine:
         return paused
 
     # -- helpers -------------------------------------------------------------------------
-
-    async def _state(self, msg: Incoming) -> ConversationState:
-        return self._state_of(await self.store.load(msg.key), msg)
 
     def _state_of(self, state: ConversationState | None, msg: Incoming) -> ConversationState:
         """The saved state, or a new one for a conversation never seen."""

@@ -20,8 +20,14 @@ from typing import Any
 from bot.auth import UserError, UserStore
 from bot.brain import Brain, BrainHolder
 from bot.channels import Channels, Sender
-from bot.engine import Engine, system_reply
-from bot.storage import ConversationState, ConversationStore, StoreUnavailable, TranscriptEntry
+from bot.engine import system_reply
+from bot.storage import (
+    ConversationKey,
+    ConversationState,
+    ConversationStore,
+    StoreUnavailable,
+    TranscriptEntry,
+)
 from bot.storage.base import Role
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
@@ -59,32 +65,29 @@ class HandoffBridge:
     """Wires one Engine to one HandoffService; start ``run()`` as a task per process."""
 
     def __init__(self, settings: Settings, brains: BrainHolder, store: ConversationStore,
-                 engine: Engine, handoff: HandoffService, channels: Channels, users: UserStore,
+                 handoff: HandoffService, channels: Channels, users: UserStore,
                  *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.brains = brains
         self.store = store
-        self.engine = engine
         self.handoff = handoff
         self.channels = channels
         self.users = users
         self.clock = clock
-        engine.on_pause = self.on_pause
-        engine.on_paused_message = self.on_paused_message
-        engine.on_closed_message = self.on_closed_message
-        engine.is_busy = self.handoff.busy
 
     # -- engine hooks ----------------------------------------------------------------------
 
-    async def on_pause(self, key: str, state: ConversationState, turn: Turn) -> list[Reply]:
+    async def on_pause(self, key: ConversationKey, state: ConversationState,
+                       turn: Turn) -> list[Reply]:
         """Open (or join) the ticket and tell the shopper where they stand."""
         brain = self.brains.current
-        reason = str(state.slots.pop("handoff_reason", None) or "asked_for_human")
-        transcript = await self.store.transcript(key, last=60)
+        reason = state.control.handoff_reason or "asked_for_human"
+        state.control.handoff_reason = None
+        transcript = await self.store.transcript(str(key), last=60)
         topic = self._topic(transcript, turn.intent)
         intent = brain.library.intent(topic) if topic else None
         skill = intent.skill if intent and intent.skill else "after_sales"
-        anger = max(float(state.slots.get("anger") or 0.0), turn.anger or 0.0)
+        anger = max(state.control.anger, turn.anger or 0.0)
         priority = PRIORITY_URGENT if topic == "complaint" or anger >= ANGRY else PRIORITY_NORMAL
         summary = self.summary(brain, state, topic, anger, reason, transcript)
         context = ContextPacket(
@@ -96,7 +99,7 @@ class HandoffBridge:
             anger=round(anger, 3), reason=reason, summary=summary)
         try:
             ticket = await self.handoff.open(
-                conversation=key, channel=state.channel, shopper_name=state.display_name,
+                conversation=str(key), channel=state.channel, shopper_name=state.display_name,
                 reason=reason, intent=topic, skill=skill, priority=priority, summary=summary,
                 context=context)
             state.ticket_id = ticket.id
@@ -105,7 +108,7 @@ class HandoffBridge:
                 name = await self._agent_name(ticket.assigned_to)
                 return [system_reply(brain, "agent_joined", state, agent_name=name)]
             if not await self.handoff.anyone_online(skill):
-                state.slots["leave_message"] = True
+                state.control.leave_message = True
                 return [system_reply(brain, "handoff_no_agent", state)]
             replies = []
             if await self.handoff.busy(skill) and state.auto_reply_episode != "busy":
@@ -115,24 +118,25 @@ class HandoffBridge:
             replies.append(await self._position_reply(brain, state, ticket.id))
             return replies
         except (HandoffUnavailable, HandoffError) as exc:
-            log.error("could not open a handoff ticket for %s: %s", mask_pii(key), exc)
+            log.error("could not open a handoff ticket for %s: %s", mask_pii(str(key)), exc)
             state.status = "bot"
             return [system_reply(brain, "error", state)]
 
-    async def on_paused_message(self, key: str, state: ConversationState,
+    async def on_paused_message(self, key: ConversationKey, state: ConversationState,
                                 msg: Incoming) -> list[Reply]:
         """While waiting or with an agent: the line goes to the ticket, the bot stays quiet."""
         brain = self.brains.current
         text = msg.text if msg.kind == "text" else (msg.text or f"[{msg.kind}]")
         try:
-            if state.slots.pop("leave_message", None) and state.ticket_id and msg.kind == "text":
+            leave_message, state.control.leave_message = state.control.leave_message, False
+            if leave_message and state.ticket_id and msg.kind == "text":
                 contact = next((str(e.value) for e in extract(normalize(text).text)
                                 if e.kind == "phone"), None)
                 await self.handoff.leave_message(state.ticket_id, text[:2000], contact)
                 return [system_reply(brain, "leave_message_ack", state)]
-            ticket = await self.handoff.shopper_message(key, text[:4000], msg.attachment)
+            ticket = await self.handoff.shopper_message(str(key), text[:4000], msg.attachment)
         except (HandoffUnavailable, HandoffError) as exc:
-            log.error("could not relay a shopper message for %s: %s", mask_pii(key), exc)
+            log.error("could not relay a shopper message for %s: %s", mask_pii(str(key)), exc)
             return [system_reply(brain, "error", state)]
         if ticket is None:
             state.status = "bot"
@@ -140,10 +144,10 @@ class HandoffBridge:
             return [system_reply(brain, "back_to_bot", state)]
         return []
 
-    async def on_closed_message(self, key: str, state: ConversationState,
+    async def on_closed_message(self, key: ConversationKey, state: ConversationState,
                                 text: str) -> list[Reply] | None:
         """A 1-5 after close is the rating; anything else starts a new bot conversation."""
-        ticket_id = state.slots.get("rating_ticket")
+        ticket_id = state.control.rating_ticket
         rating = rating_of(normalize(text).text) if ticket_id else None
         if rating is None or not ticket_id:
             return None
@@ -151,7 +155,7 @@ class HandoffBridge:
             await self.handoff.rate(str(ticket_id), rating)
         except HandoffError as exc:
             log.info("rating not recorded for %s: %s", ticket_id, exc)
-        state.slots.pop("rating_ticket", None)
+        state.control.rating_ticket = None
         return [system_reply(self.brains.current, "rating_thanks", state)]
 
     # -- events from agents -------------------------------------------------------------------
@@ -185,7 +189,7 @@ class HandoffBridge:
         else:
             status, replies, sender = await self._peek(event)
         if event.kind == "agent_message" and event.data.get("shown_in") == (
-                event.conversation.split(":", 1)[0]):
+                ConversationKey.parse(event.conversation).channel):
             replies = []  # the shopper's channel already showed it (a photo as a photo)
         if replies or status:
             await self._deliver(event.conversation, replies, sender, event, exclusive=mine)
@@ -205,13 +209,13 @@ class HandoffBridge:
             if status:
                 state.status = status  # type: ignore[assignment]
             if event.kind == "ticket_closed":
-                state.slots["rating_ticket"] = event.ticket_id
+                state.control.rating_ticket = event.ticket_id
                 state.ticket_id = None
             if event.kind == "handed_back":
                 state.ticket_id = None
-                state.slots.pop("unanswered", None)
+                state.control.unanswered = 0
             if event.kind in ("ticket_assigned", "ticket_closed", "handed_back"):
-                state.slots.pop("leave_message", None)
+                state.control.leave_message = False
             state.updated_at = self.clock()
             await self.store.save(key, state)
             role: Role = "agent" if sender == "agent" else "bot"
@@ -243,24 +247,25 @@ class HandoffBridge:
 
     async def _deliver(self, conversation: str, replies: list[Reply], sender: Sender,
                        event: Event, *, exclusive: bool) -> None:
-        channel, chat_id = conversation.split(":", 1)
-        outbox = self.channels.get(channel)
+        where = ConversationKey.parse(conversation)
+        outbox = self.channels.get(where.channel)
         if outbox is None:
             return
-        if self.channels.everywhere(channel) or exclusive:
+        if self.channels.everywhere(where.channel) or exclusive:
             status = {"ticket_assigned": "agent", "handed_back": "bot",
                       "ticket_closed": "closed"}.get(event.kind)
             if event.kind == "ticket_closed" and event.data.get("outcome") == "handed_back":
                 status = "bot"
             name = await self._agent_name(event.agent) if event.agent else None
-            await outbox.deliver(chat_id, replies, sender=sender, agent_name=name, status=status)
+            await outbox.deliver(where.chat_id, replies, sender=sender, agent_name=name,
+                                 status=status)
 
     # -- waiting -----------------------------------------------------------------------------
 
     async def _position_reply(self, brain: Brain, state: ConversationState,
                               ticket_id: str) -> Reply:
         position, wait = await self.handoff.position(ticket_id)
-        state.slots["told_position"] = position
+        state.control.told_position = position
         return system_reply(brain, "handoff_queued", state, position=position,
                             wait_minutes=max(1, math.ceil(wait)))
 
@@ -307,16 +312,16 @@ class HandoffBridge:
                 state = await self.store.load(entry.conversation)
                 if state is None or state.status != "waiting":
                     continue
-                state.slots["leave_message"] = True
+                state.control.leave_message = True
                 reply = system_reply(brain, "handoff_no_agent", state)
                 await self.store.save(entry.conversation, state)
             await self._push(entry.conversation, [reply])
 
     async def _push(self, conversation: str, replies: list[Reply]) -> None:
-        channel, chat_id = conversation.split(":", 1)
-        outbox = self.channels.get(channel)
+        where = ConversationKey.parse(conversation)
+        outbox = self.channels.get(where.channel)
         if outbox is not None:
-            await outbox.deliver(chat_id, replies)
+            await outbox.deliver(where.chat_id, replies)
         now = self.clock()
         await self.store.append(conversation, [TranscriptEntry("bot", mask_pii(r.text), now)
                                                for r in replies],
@@ -373,5 +378,5 @@ def _due(state: ConversationState | None, position: int) -> bool:
     places, or to half of what they were last told."""
     if state is None or state.status != "waiting":
         return False
-    told = int(state.slots.get("told_position") or 0)
+    told = state.control.told_position or 0
     return bool(told) and (position <= told - 3 or position <= told // 2)

@@ -50,17 +50,17 @@ class Services:
         if brain is None:
             brain = editor.startup_brain()
         brains = BrainHolder(brain)
+        editor.attach(brains)
         if store is None:
             store = make_store(settings)
-        engine = Engine(settings, brains, store, clock=clock)
-        editor.attach(brains, engine)
         users = make_user_store(settings)
         handoff = HandoffService(make_handoff_store(settings), clock=clock,
                                  default_capacity=settings.agent_capacity,
                                  queue_limit=settings.hours.queue_limit)
         channels = Channels()
-        bridge = HandoffBridge(settings, brains, store, engine, handoff, channels, users,
-                               clock=clock)
+        bridge = HandoffBridge(settings, brains, store, handoff, channels, users, clock=clock)
+        engine = Engine(settings, brains, store, handoff=bridge, observer=editor.hits,
+                        clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
                    handoff=handoff, bridge=bridge, channels=channels, editor=editor)
 

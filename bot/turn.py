@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from bot.storage.base import ConversationKey
+
 MessageKind = Literal["text", "photo", "sticker", "voice", "video", "document", "other"]
 
 
@@ -20,8 +22,8 @@ class Incoming:
     attachment: str | None = None
 
     @property
-    def key(self) -> str:
-        return f"{self.channel}:{self.chat_id}"
+    def key(self) -> ConversationKey:
+        return ConversationKey(self.channel, self.chat_id)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,12 @@ class Turn:
     auto_reply: str | None = None
     action: str | None = None
     anger: float | None = None
+    #: The library topic (问题) answered, with its match score; or the ones suggested.
+    topic: str | None = None
+    topic_score: float | None = None
+    suggested: list[str] = field(default_factory=list)
+    #: The multi-turn dialogue left open for the next line (sizing, refund, logistics).
+    dialog: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -33,6 +34,7 @@ REQUIRED_PROMPTS: dict[str, tuple[str, ...]] = {
 REQUIRED_SYSTEM = (
     "welcome",
     "clarify",
+    "suggest",
     "fallback",
     "handoff",
     "handoff_queued",
@@ -159,6 +161,16 @@ class Library:
 
     def intent(self, name: str) -> Intent | None:
         return self.intents.get(name)
+
+    @cached_property
+    def topics(self) -> dict[str, tuple[Intent, Topic]]:
+        """Every topic by id, with the intent that holds it."""
+        return {topic.id: (intent, topic)
+                for intent in self.intents.values() for topic in intent.topics}
+
+    def topic(self, topic_id: str | None) -> Topic | None:
+        found = self.topics.get(topic_id) if topic_id else None
+        return found[1] if found else None
 
     def shop_name(self, configured: str = "") -> str:
         """The name replies use: the operator's setting if given, else the library's own

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.brain import Brain, BrainHolder
 from intents.entities import extract, slots_from
 from intents.normalize import is_traditional, normalize
-from scripts_zh.models import Intent
+from scripts_zh.models import Intent, Topic
 from scripts_zh.renderer import pick, render
 
 log = logging.getLogger(__name__)
@@ -69,13 +70,42 @@ class Say:
     def intent(self) -> Intent | None:
         return self.brain.library.intent(self.owner or self.intent_name)
 
+    @property
+    def topic(self) -> Topic | None:
+        """The library topic (问题) the engine matched this line to, if any."""
+        metadata = self.tracker.latest_message.get("metadata") or {}
+        return self.brain.library.topic(metadata.get("topic"))
+
+    def answer_topic(self) -> Events | None:
+        """Say the matched topic's answer; the events that follow it (None: no topic).
+
+        A topic flagged for a person (notify_agent) is answered and then handed over, so
+        an agent sees it with its context.
+        """
+        topic = self.topic
+        if topic is None:
+            return None
+        self.utter(topic.answers, topic.quick_replies)
+        events: Events = [SlotSet("topic", topic.id), SlotSet("unanswered", 0)]
+        if topic.notify_agent:
+            events += [SlotSet("handoff_reason", "topic_notify"), ConversationPaused()]
+        return events
+
+    @property
+    def normalized(self) -> str:
+        """The line as the engine read it (normalised here when another NLU sent it)."""
+        metadata = self.tracker.latest_message.get("metadata") or {}
+        given = metadata.get("normalized")
+        if isinstance(given, str):
+            return given
+        return normalize(self.tracker.latest_message.get("text") or "").text
+
     def found(self) -> dict[str, Any]:
         """Entity values of this message (from our NLU or Rasa's); extracted here if none came."""
         given = self.tracker.latest_message.get("entities") or []
         if given:
             return {e["entity"]: e["value"] for e in given if "entity" in e and "value" in e}
-        text = normalize(self.tracker.latest_message.get("text") or "").text
-        return dict(slots_from(extract(text)))
+        return dict(slots_from(extract(self.normalized)))
 
     def context(self, extra: dict[str, Any]) -> dict[str, Any]:
         slots = {k: v for k, v in self.tracker.slots.items() if v is not None}

@@ -25,7 +25,29 @@ class ActionClarify(KefuAction):
             return await ActionFallback(self.brains).act(say, tracker)
         titles = [library.title(n) for n in names]
         say.system("clarify", titles, options=titles)
-        return [SlotSet("clarify_options", names)]
+        # Counted as unanswered until the shopper picks: a second unplaceable line in a
+        # row is offered a person (KEFU_UNANSWERED_HANDOFF).
+        return [SlotSet("clarify_options", names), _one_more_unanswered(tracker)]
+
+
+class ActionSuggest(KefuAction):
+    """猜你想问: two or three near topics' standard questions as quick replies."""
+
+    action_name = "action_suggest"
+
+    async def act(self, say: Say, tracker: Tracker) -> Events:
+        metadata = tracker.latest_message.get("metadata") or {}
+        library = say.brain.library
+        offered = [t for t in metadata.get("suggested") or [] if library.topic(t)]
+        if len(offered) < 2:
+            return await ActionClarify(self.brains).act(say, tracker)
+        questions = [library.topics[t][1].question for t in offered]
+        say.system("suggest", questions, options=questions)
+        return [SlotSet("suggested", offered), _one_more_unanswered(tracker)]
+
+
+def _one_more_unanswered(tracker: Tracker) -> dict[str, object]:
+    return SlotSet("unanswered", int(tracker.get_slot("unanswered") or 0) + 1)
 
 
 class ActionFallback(KefuAction):
@@ -39,5 +61,5 @@ class ActionFallback(KefuAction):
             say.utter(intent.replies, intent.quick_replies)
         else:
             say.system("fallback")
-        return [SlotSet("unanswered", int(tracker.get_slot("unanswered") or 0) + 1),
-                SlotSet("clarify_options", None)]
+        return [_one_more_unanswered(tracker), SlotSet("clarify_options", None),
+                SlotSet("topic", None)]

@@ -34,11 +34,15 @@ class ActionComplaint(KefuAction):
     owner = "complaint"
 
     async def act(self, say: Say, tracker: Tracker) -> Events:
-        intent = say.intent
-        say.utter(intent.replies if intent else say.brain.library.system["handoff"])
+        answered = say.answer_topic()
+        if answered is None:
+            intent = say.intent
+            say.utter(intent.replies if intent else say.brain.library.system["handoff"])
+        elif any(e.get("event") == "pause" for e in answered):
+            return answered
         anger = tracker.get_slot("anger")
         if anger is None:
             anger = score(tracker.latest_message.get("text") or "").anger
         if tracker.get_slot("handoff_on_anger") is not False and float(anger) >= ANGRY:
             return [SlotSet("handoff_reason", "angry_complaint"), ConversationPaused()]
-        return [SlotSet("unanswered", 0)]
+        return answered or [SlotSet("unanswered", 0)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rasa_sdk.executor import ActionExecutor
 
 from bot.actions.base import KefuAction
-from bot.actions.clarify import ActionClarify, ActionFallback
+from bot.actions.clarify import ActionClarify, ActionFallback, ActionSuggest
 from bot.actions.handoff import ActionComplaint, ActionHandoff
 from bot.actions.orders import ActionLogistics, ActionRefund
 from bot.actions.reply import ActionGreet, ActionReply
@@ -16,6 +16,7 @@ ACTIONS: tuple[type[KefuAction], ...] = (
     ActionReply,
     ActionGreet,
     ActionClarify,
+    ActionSuggest,
     ActionFallback,
     ActionRefund,
     ActionLogistics,

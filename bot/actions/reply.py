@@ -9,17 +9,21 @@ from bot.actions.base import Events, KefuAction, Say
 
 
 class ActionReply(KefuAction):
-    """The default action: one of the intent's replies, with its quick options as buttons."""
+    """The default action: the matched topic's answer, else one of the intent's replies,
+    with the quick options as buttons."""
 
     action_name = "action_reply"
 
     async def act(self, say: Say, tracker: Tracker) -> Events:
+        answered = say.answer_topic()
+        if answered is not None:
+            return answered
         intent = say.intent
         if intent is None:
             say.system("fallback")
             return [SlotSet("unanswered", int(tracker.get_slot("unanswered") or 0) + 1)]
         say.utter(intent.replies, intent.quick_replies)
-        return [SlotSet("unanswered", 0)]
+        return [SlotSet("unanswered", 0), SlotSet("topic", None)]
 
 
 class ActionGreet(KefuAction):

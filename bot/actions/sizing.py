@@ -12,7 +12,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 
 from bot.actions.base import Events, KefuAction, Say
-from intents.normalize import normalize
 from intents.preferences import bare_number, detect_fit
 from scripts_zh.size_charts import SizeChart, advise, alt_fit, pick_chart, settle
 
@@ -28,8 +27,14 @@ class ActionSizing(KefuAction):
     owner = "sizing"
 
     async def act(self, say: Say, tracker: Tracker) -> Events:
-        text = normalize(tracker.latest_message.get("text") or "").text
+        text = say.normalized
         found = say.found()
+        if not {"height", "weight"} & found.keys():
+            # A sizing question of its own ("偏大还是偏小"): its answer, and the advisor
+            # stays open for the measurements it invites.
+            answered = say.answer_topic()
+            if answered is not None:
+                return [*answered, SlotSet("active_dialog", "sizing")]
         events: Events = [SlotSet("unanswered", 0), SlotSet("clarify_options", None)]
         self._answer_to_question(found, text, tracker)
         values: dict[str, Any] = {}

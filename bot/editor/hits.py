@@ -1,7 +1,7 @@
 """How often each intent answered a shopper, for the editor's intent list.
 
-The engine calls :func:`route_chosen` once per message; counting must never slow or fail a
-reply, so it only bumps a local counter. The Redis backend adds the local counts to one
+The engine calls :meth:`HitCounter.route_chosen` once per message; counting must never slow
+or fail a reply, so it only bumps a local counter. The Redis backend adds the local counts to one
 shared hash from the editor's background task (and before every read), so the list shows
 the sum over every bot process.
 """
@@ -16,19 +16,14 @@ import tempfile
 from abc import ABC, abstractmethod
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-if TYPE_CHECKING:
-    from bot.engine import Engine
-
 log = logging.getLogger(__name__)
 
 #: Routes that did not answer with the intent they name.
-NOT_A_HIT = frozenset({"action_clarify", "action_fallback"})
+NOT_A_HIT = frozenset({"action_clarify", "action_suggest", "action_fallback"})
 
 
 class HitCounter(ABC):
@@ -39,6 +34,11 @@ class HitCounter(ABC):
 
     def count(self, intent: str) -> None:
         self.pending[intent] += 1
+
+    def route_chosen(self, intent: str | None, action: str) -> None:
+        """The engine's one call per routed message (a RouteObserver): a local bump only."""
+        if intent and action not in NOT_A_HIT:
+            self.pending[intent] += 1
 
     @abstractmethod
     async def flush(self) -> None:
@@ -130,18 +130,3 @@ class RedisHitCounter(HitCounter):
             log.warning("hit counts unavailable: %s", exc)
             return dict(self.pending)
         return {k.decode() if isinstance(k, bytes) else str(k): int(v) for k, v in raw.items()}
-
-
-_COUNTERS: WeakKeyDictionary[Engine, HitCounter] = WeakKeyDictionary()
-
-
-def attach(engine: Engine, counter: HitCounter) -> None:
-    """Count this engine's routes (Services does it; a try-it engine stays uncounted)."""
-    _COUNTERS[engine] = counter
-
-
-def route_chosen(engine: Engine, intent: str | None, action: str) -> None:
-    """The engine's one call per routed message."""
-    counter = _COUNTERS.get(engine)
-    if counter is not None and intent and action not in NOT_A_HIT:
-        counter.count(intent)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.brain import Brain, BrainHolder
-from bot.editor import hits as hit_counting
 from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
@@ -125,11 +124,10 @@ class EditorRuntime:
                  len(library.intents), (time.perf_counter() - started) * 1000)
         return brain
 
-    def attach(self, brains: BrainHolder, engine: Any) -> None:
-        """Follow published versions into ``brains``; count ``engine``'s routes."""
+    def attach(self, brains: BrainHolder) -> None:
+        """Follow published versions into ``brains``."""
         self.reloader = Reloader(brains, self.versions, self.trained, self.settings.shop_name,
                                  self.shipped, running=self.running)
-        hit_counting.attach(engine, self.hits)
 
     async def start(self) -> None:
         """Background work for a serving process: follow publishes, save hit counts."""

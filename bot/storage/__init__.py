@@ -1,6 +1,9 @@
 """Conversation state behind a small abstract store, like aiogram's FSM storage."""
 
 from bot.storage.base import (
+    CONTROL_FIELDS,
+    Control,
+    ConversationKey,
     ConversationState,
     ConversationStore,
     Held,
@@ -10,6 +13,9 @@ from bot.storage.base import (
 from bot.storage.memory import MemoryConversationStore
 
 __all__ = [
+    "CONTROL_FIELDS",
+    "Control",
+    "ConversationKey",
     "ConversationState",
     "ConversationStore",
     "Held",

@@ -11,7 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Status = Literal["bot", "waiting", "agent", "closed"]
@@ -20,6 +20,76 @@ Role = Literal["shopper", "bot", "agent", "system", "note"]
 
 class StoreUnavailable(RuntimeError):
     """The backend cannot be reached; callers answer the shopper with a safe text."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """Which conversation: a channel and the chat's id there (like aiogram's StorageKey).
+
+    Stores, tickets and events carry it as the text ``channel:chat_id``; ``str`` and
+    :meth:`parse` are the only places that spell that form out.
+    """
+
+    channel: str
+    chat_id: str
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> ConversationKey:
+        """The key of a stored ``channel:chat_id`` (ValueError for anything else)."""
+        channel, sep, chat_id = text.partition(":")
+        if not sep or not channel:
+            raise ValueError(f"not a conversation key: {text[:40]!r}")
+        return cls(channel, chat_id)
+
+
+@dataclass
+class Control:
+    """The engine's own bookkeeping between turns, apart from the shopper's slots.
+
+    Actions still read and set these as Rasa slots (the action server's protocol knows only
+    slots); the engine keeps them here, typed, and shows agents only the shopper's slots.
+    """
+
+    #: Messages in a row the bot could not place (fallback, unanswered clarify).
+    unanswered: int = 0
+    #: Intents offered by the last clarifying question, in order.
+    clarify_options: list[str] = field(default_factory=list)
+    #: Topics offered by the last 猜你想问, in order.
+    suggested: list[str] = field(default_factory=list)
+    #: The multi-turn dialogue in progress (sizing, refund, logistics).
+    active_dialog: str | None = None
+    #: The topic last answered: short follow-ups ("那运费呢") are read against it.
+    topic: str | None = None
+    #: Why the conversation is being handed over (asked_for_human, unanswered, ...).
+    handoff_reason: str | None = None
+    #: The next line is the message left for agents (留言).
+    leave_message: bool = False
+    #: The closed ticket whose 1-5 rating the shopper is being asked for.
+    rating_ticket: str | None = None
+    #: The queue place the shopper was last told.
+    told_position: int | None = None
+    #: The sizing dialogue already asked for a fit preference.
+    fit_asked: bool = False
+    #: The latest anger score (0..1), for the ticket's priority.
+    anger: float = 0.0
+
+    def set(self, name: str, value: Any) -> None:
+        """Set a field from a Rasa slot event (None resets it to its default)."""
+        if value is None:
+            value = _CONTROL_DEFAULTS[name]() if name in _CONTROL_LISTS else _CONTROL_DEFAULTS[name]
+        setattr(self, name, value)
+
+    def as_slots(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in CONTROL_FIELDS}
+
+
+CONTROL_FIELDS = frozenset(f.name for f in fields(Control))
+_CONTROL_LISTS = frozenset({"clarify_options", "suggested"})
+_CONTROL_DEFAULTS: dict[str, Any] = {
+    f.name: (list if f.name in _CONTROL_LISTS else f.default) for f in fields(Control)}
 
 
 @dataclass
@@ -38,17 +108,31 @@ class ConversationState:
     auto_reply_episode: str | None = None
     started_at: float = 0.0
     updated_at: float = 0.0
+    control: Control = field(default_factory=Control)
+
+    @property
+    def key(self) -> ConversationKey:
+        return ConversationKey(self.channel, self.chat_id)
 
     def to_json(self) -> str:
         # vars(), not asdict(): json.dumps walks the nested slots itself, and asdict's deep
         # copy was a tenth of the engine's time per message.
-        return json.dumps(vars(self), ensure_ascii=False)
+        return json.dumps({**vars(self), "control": vars(self.control)}, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> ConversationState:
         data = json.loads(raw)
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        control = known.pop("control", None) or {}
+        slots = known.get("slots") or {}
+        # A conversation saved before the control part kept these among its slots.
+        for name in CONTROL_FIELDS & slots.keys():
+            control.setdefault(name, slots.pop(name))
+        state = cls(**known)
+        for name, value in control.items():
+            if name in CONTROL_FIELDS:
+                state.control.set(name, value)
+        return state
 
 
 @dataclass(frozen=True)

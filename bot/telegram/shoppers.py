@@ -82,7 +82,7 @@ async def converse(services: Services, sender: Sender, chat_id: int, name: str,
     """One shopper message in, the engine's replies queued out in order."""
     msg = Incoming(channel=CHANNEL, chat_id=str(chat_id), text=text, kind=kind,
                    display_name=name, attachment=attachment)
-    if not await welcomed(services, msg.key):
+    if not await welcomed(services, str(msg.key)):
         await welcome(services, sender, chat_id, name)
     turn = await services.engine.handle(msg)
     for reply in turn.replies:

@@ -48,14 +48,19 @@ async def test_traditional_in_traditional_out(services: Services) -> None:
     assert all(is_traditional(r.text) for r in turn.replies), [r.text for r in turn.replies]
 
 
-async def test_refund_asks_for_the_order_then_uses_it(services: Services) -> None:
+async def test_refund_asks_for_the_order_then_hands_it_to_a_person(services: Services) -> None:
     first = await say(services, "我要退货")
-    assert first.slots.get("active_dialog") == "refund"
+    assert first.dialog == "refund"
     second = await say(services, "订单号 2345678901234567")
     assert second.action == "action_refund"
     assert second.slots["order_id"] == "2345678901234567"
     assert "4567" in second.replies[0].text
-    assert "active_dialog" not in second.slots
+    assert second.dialog is None
+    # Nothing looks orders up yet: the order number goes to a person, as the reply says.
+    assert second.status == "waiting"
+    ticket = await services.handoff.open_ticket_of("test:t1")
+    assert ticket is not None and ticket.reason == "order_followup"
+    assert ticket.context.slots["order_id"] == "2345678901234567"
 
 
 async def test_sizing_dialogue_over_several_turns(services: Services) -> None:
@@ -104,7 +109,7 @@ async def test_clarify_then_pick_an_option(services: Services) -> None:
     assert turn.action in {"action_clarify", "action_fallback", "action_reply"}
     state = await services.store.load(state_key)
     assert state is not None
-    state.slots["clarify_options"] = ["refund", "logistics"]
+    state.control.clarify_options = ["refund", "logistics"]
     await services.store.save(state_key, state)
     picked = await say(services, "2", "c1")
     assert picked.intent == "logistics" and picked.action == "action_logistics"
@@ -115,7 +120,7 @@ async def test_repeated_misunderstanding_hands_off(services: Services) -> None:
     await say(services, "嗯？", "u1")
     state = await services.store.load(state_key)
     assert state is not None
-    state.slots["unanswered"] = services.settings.unanswered_handoff
+    state.control.unanswered = services.settings.unanswered_handoff
     await services.store.save(state_key, state)
     turn = await say(services, "今天天气怎么样", "u1")
     assert turn.status == "waiting"

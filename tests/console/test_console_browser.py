@@ -63,8 +63,7 @@ async def test_agent_serves_a_shopper_end_to_end(site: Site) -> None:
     services: Services = assert_services(site)
     async with pages(site) as (_, shop, agent):
         await say(shop, "我要退货")
-        await say(shop, f"订单号 {ORDER}")
-        await say(shop, "转人工")
+        await say(shop, f"订单号 {ORDER}")  # the order number goes to a person
         await expect(shop.locator("#status")).to_have_attribute("data-status", "waiting")
         await say(shop, "衣服有破洞，电话13812345678")  # nobody online yet: a left message
         await expect(shop.locator(".msg--bot").last).to_contain_text("留言")
@@ -72,7 +71,7 @@ async def test_agent_serves_a_shopper_end_to_end(site: Site) -> None:
         await log_in(agent, site)
         row = agent.locator("#queue li.row").first
         await expect(row).to_contain_text(ORDER[-4:])
-        await expect(row).to_contain_text("顾客要求转人工")
+        await expect(row).to_contain_text("顾客提供了订单号，需人工查看")
         await expect(row.locator(".row__left")).to_contain_text("衣服有破洞")
         await expect(row.locator(".row__wait")).to_contain_text("秒")
         await screenshot(agent, "console-queue")

@@ -1,0 +1,177 @@
+"""The question matcher: which topic (问题) of the library a line asks, with a score.
+
+The intent classifier decides the route; this picks the answer. Retrieval over every
+topic's standard question and similar phrasings (相似问法): TF-IDF over the same two
+feature blocks the classifier reads (character n-grams, and jieba words with word bigrams),
+each block cosine-normalised, mixed, then the nearest phrasing of each topic is its score.
+rapidfuzz re-reads the few best phrasings as whole strings, so a near-duplicate with a typo
+or a missing particle still scores as the near-duplicate it is.
+
+A query is a handful of numpy calls over posting lists (no scipy per line), so matching
+costs about as much as classifying.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from intents.features import features, init_words
+
+#: Share of the character block in the similarity (the rest is words and word bigrams).
+CHAR_SHARE = 0.55
+#: Share of rapidfuzz's whole-string ratio in a candidate phrasing's final score.
+FUZZ_SHARE = 0.25
+#: Phrasings re-read with rapidfuzz per line.
+RERANK = 12
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingTopic:
+    """What the matcher needs of a topic (the library's Topic, with its intent's name)."""
+
+    id: str
+    intent: str
+    texts: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicScore:
+    """One topic and how near the line is to its nearest phrasing (0..1)."""
+
+    topic: str
+    intent: str
+    score: float
+
+
+def _weighted(block: dict[str, int]) -> dict[str, float]:
+    return {f: 1.0 + math.log(n) if n > 1 else 1.0
+            for f, n in block.items() if not f.startswith("<")}
+
+
+class TopicMatcher:
+    """Immutable once built; a library publish builds a new one with the new classifier."""
+
+    def __init__(self, topics: list[tuple[str, str]], owners: np.ndarray, starts: np.ndarray,
+                 texts: list[str], vocab: dict[str, int], idf: np.ndarray,
+                 indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
+        self.topics = topics  # (topic id, intent) by topic index
+        self._owners = owners  # phrasing → topic index (phrasings grouped by topic)
+        self._starts = starts  # first phrasing of each topic
+        self._texts = texts  # the normalised phrasings, for rapidfuzz
+        self._vocab = vocab
+        self._idf = idf
+        #: An unseen feature's weight in a line's norm: a typical (mean) idf, squared.
+        self._unseen = float(np.mean(idf)) ** 2 if len(idf) else 1.0
+        self._indptr = indptr  # feature → its postings (phrasing, weight)
+        self._indices = indices
+        self._data = data
+
+    @classmethod
+    def build(cls, topics: Iterable[TrainingTopic],
+              normalize: Callable[[str], str]) -> TopicMatcher:
+        init_words()
+        listed: list[tuple[str, str]] = []
+        owners: list[int] = []
+        texts: list[str] = []
+        blocks: list[tuple[dict[str, float], dict[str, float]]] = []
+        for topic in topics:
+            seen: set[str] = set()
+            for raw in topic.texts:
+                text = normalize(raw)
+                if not text or text in seen:
+                    continue
+                seen.add(text)
+                char_counts, word_counts = features(text)
+                owners.append(len(listed))
+                texts.append(text)
+                blocks.append((_weighted(char_counts), _weighted(word_counts)))
+            if seen:
+                listed.append((topic.id, topic.intent))
+        df: Counter[str] = Counter()
+        for char_block, word_block in blocks:
+            df.update(char_block.keys())
+            df.update(word_block.keys())
+        vocab = {feat: i for i, feat in enumerate(df)}
+        n = max(len(blocks), 1)
+        idf = np.log((1 + n) / (1 + np.array([df[f] for f in vocab], dtype=float))) + 1.0
+        postings: list[list[tuple[int, float]]] = [[] for _ in vocab]
+        for row, (char_block, word_block) in enumerate(blocks):
+            for block, share in ((char_block, CHAR_SHARE), (word_block, 1.0 - CHAR_SHARE)):
+                weights = {f: w * idf[vocab[f]] for f, w in block.items()}
+                norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+                for f, w in weights.items():
+                    postings[vocab[f]].append((row, share * w / norm))
+        indptr = np.zeros(len(vocab) + 1, dtype=np.intp)
+        indptr[1:] = np.cumsum([len(p) for p in postings])
+        flat = list(chain.from_iterable(postings))
+        indices = np.fromiter((r for r, _ in flat), dtype=np.intp, count=len(flat))
+        data = np.fromiter((w for _, w in flat), dtype=np.float64, count=len(flat))
+        owner_a = np.asarray(owners, dtype=np.intp)
+        starts = np.flatnonzero(np.r_[True, owner_a[1:] != owner_a[:-1]]) if owners else owner_a
+        return cls(listed, owner_a, starts.astype(np.intp), texts, vocab, idf, indptr,
+                   indices, data)
+
+    def __len__(self) -> int:
+        return len(self.topics)
+
+    def match(self, text: str, top: int = 3,
+              within: Callable[[str], bool] | None = None) -> tuple[TopicScore, ...]:
+        """The ``top`` nearest topics to one normalised line, best first (``within``
+        keeps only topics whose intent it accepts)."""
+        if not self.topics or not text:
+            return ()
+        chars, words = features(text)
+        ids: list[int] = []
+        weights: list[float] = []
+        for block in (_weighted(chars), _weighted(words)):
+            known = [(self._vocab[f], w) for f, w in block.items() if f in self._vocab]
+            if not known:
+                continue
+            # Unknown features still count in the line's norm: a line mostly about
+            # something else is not near any phrasing.
+            unknown = sum(w * w for f, w in block.items() if f not in self._vocab)
+            scaled = [w * self._idf[i] for i, w in known]
+            norm = math.sqrt(sum(s * s for s in scaled) + unknown * self._unseen)
+            ids += [i for i, _ in known]
+            weights += [s / norm for s in scaled]  # the postings carry the block's share
+        if not ids:
+            return ()
+        feat = np.asarray(ids, dtype=np.intp)
+        starts = self._indptr[feat]
+        lengths = self._indptr[feat + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return ()
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        positions = np.arange(total) + offsets
+        values = self._data[positions] * np.repeat(np.asarray(weights), lengths)
+        scores = np.bincount(self._indices[positions], weights=values,
+                             minlength=len(self._texts))
+        k = min(RERANK, len(scores))
+        best = np.argpartition(-scores, k - 1)[:k]
+        blended: dict[int, float] = {}
+        for row in best.tolist():
+            cosine = float(scores[row])
+            if cosine <= 0.0:
+                continue
+            ratio = fuzz.ratio(text, self._texts[row]) / 100.0
+            value = (1.0 - FUZZ_SHARE) * cosine + FUZZ_SHARE * ratio
+            topic = int(self._owners[row])
+            if value > blended.get(topic, 0.0):
+                blended[topic] = value
+        ranked = sorted(blended.items(), key=lambda item: item[1], reverse=True)
+        found: list[TopicScore] = []
+        for topic, value in ranked:
+            topic_id, intent = self.topics[topic]
+            if within is None or within(intent):
+                found.append(TopicScore(topic_id, intent, round(min(value, 1.0), 4)))
+                if len(found) == top:
+                    break
+        return tuple(found)
