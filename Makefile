@@ -23,6 +23,7 @@ test: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check bot intents scripts_zh handoff config tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 check: lint test
 

@@ -32,7 +32,7 @@ from tests.editor.steps import accept_dialogs, ask, edit_intent, log_in, publish
 pytestmark = [pytest.mark.browser, pytest.mark.redis]
 
 #: A database of its own: kefu's keys have the fixed prefix ``kefu`` (override it when something
-#: else, such as ``bench/handoff.py``, is using database 13 at the same time).
+#: else, such as ``bench/handoff_latency.py``, is using database 13 at the same time).
 REDIS_URL = os.environ.get("KEFU_TEST_EDITOR_REDIS_URL", "redis://127.0.0.1:6379/13")
 SHOP = "测试小铺"
 NEW = ["【新】亲，是纯棉的哦<script>window.pwned=1</script>",

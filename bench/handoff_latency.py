@@ -2,13 +2,13 @@
 
 Usage (from the repo root)::
 
-    .venv/bin/python bench/handoff.py                    # 200 shoppers, memory store, 3 rounds
-    .venv/bin/python bench/handoff.py --redis            # the same on Redis (db 11)
-    .venv/bin/python bench/handoff.py --shoppers 50 --rounds 1 --json
+    .venv/bin/python bench/handoff_latency.py              # 200 shoppers, memory store, 3 rounds
+    .venv/bin/python bench/handoff_latency.py --redis      # the same on Redis (db 11)
+    .venv/bin/python bench/handoff_latency.py --shoppers 50 --rounds 1 --json
 
 The server (kefu's app, ``create_app(Services.build(settings))``) runs in its own OS process
-(``bench/handoff.py --serve``) on a free loopback port, with a throwaway data folder and
-secret key, and one agent account it creates itself. This process then:
+(``bench/handoff_latency.py --serve``) on a free loopback port, with a throwaway data folder
+and secret key, and one agent account it creates itself. This process then:
 
 1. logs the agent in at /login, sets them online (capacity 5) and opens the console
    websocket /console/ws, as the console page does;
@@ -43,7 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+SCRIPT = Path(__file__).resolve()
+HERE = SCRIPT.parent
 sys.path.insert(0, str(HERE))
 
 from _common import ROOT, listening, percentile, ready_port, table  # noqa: E402
@@ -107,7 +108,7 @@ class Server:
         self.stderr = tempfile.TemporaryFile()
 
     async def start(self, redis_url: str | None, redis_pool: int = 0) -> bool:
-        cmd = [sys.executable, str(HERE / "handoff.py"), "--serve"]
+        cmd = [sys.executable, str(SCRIPT), "--serve"]
         if redis_url:
             cmd += ["--redis-url", redis_url, "--redis-pool", str(redis_pool)]
         self.proc = await asyncio.create_subprocess_exec(
