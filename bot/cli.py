@@ -93,8 +93,7 @@ def cmd_size(args: argparse.Namespace) -> int:
 
 
 def cmd_scripts_validate(args: argparse.Namespace) -> int:
-    from scripts_zh.loader import read_texts
-    from scripts_zh.validator import validate_texts
+    from scripts_zh.loader import read_texts, validate_texts
 
     directory = args.dir or str(_settings(args).library_dir)
     try:

@@ -15,7 +15,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from scripts_zh.locations import LazyLines, line_index, locate
 from scripts_zh.models import Intent, Library, Problem
+from scripts_zh.validator import check_library
+
+__all__ = ["LazyLines", "LibraryError", "line_index", "load_library", "locate", "parse_library",
+           "read_texts", "validate_texts"]
 
 MAX_FILE_BYTES = 2_000_000
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -44,53 +49,6 @@ def read_texts(directory: str | Path) -> dict[str, str]:
         except UnicodeDecodeError:
             raise LibraryError([Problem(rel, 0, "file is not UTF-8 text")]) from None
     return texts
-
-
-def line_index(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path (("examples", 3), ("replies",)) to its 1-based line in ``text``."""
-    index: dict[tuple[Any, ...], int] = {}
-    try:
-        root = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError:
-        return index
-
-    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
-        index[path] = node.start_mark.line + 1
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                key = key_node.value
-                index[(*path, key)] = key_node.start_mark.line + 1
-                walk(value_node, (*path, key))
-                index[(*path, key)] = key_node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                walk(item, (*path, i))
-
-    if root is not None:
-        walk(root, ())
-    return index
-
-
-class LazyLines:
-    """A line index built only when a problem needs a line: a clean library never pays."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self._index: dict[tuple[Any, ...], int] | None = None
-
-    def get(self, key: tuple[Any, ...]) -> int | None:
-        if self._index is None:
-            self._index = line_index(self.text)
-        return self._index.get(key)
-
-
-def locate(index: Mapping[tuple[Any, ...], int] | LazyLines, path: tuple[Any, ...]) -> int:
-    """The line of the deepest known prefix of ``path`` (1 if nothing matches)."""
-    for cut in range(len(path), -1, -1):
-        line = index.get(tuple(path[:cut]))
-        if line is not None:
-            return line
-    return 1
 
 
 def parse_yaml(rel: str, text: str) -> tuple[Any, list[Problem]]:
@@ -130,7 +88,6 @@ def parse_library(
 ) -> tuple[Library | None, list[Problem]]:
     """Build a Library from texts; returns it with every problem found (errors and warnings)."""
     from scripts_zh.size_charts import SizeChart
-    from scripts_zh.validator import check_library
 
     problems: list[Problem] = []
     intents: dict[str, Intent] = {}
@@ -204,3 +161,9 @@ def load_library(directory: str | Path) -> Library:
     if library is None:
         raise LibraryError([p for p in problems if p.severity == "error"])
     return library
+
+
+def validate_texts(texts: Mapping[str, str]) -> list[Problem]:
+    """Everything wrong with a library given as texts (used by the CLI and the editor)."""
+    _, problems = parse_library(texts)
+    return problems

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from scripts_zh.loader import LazyLines, locate
+from scripts_zh.locations import LazyLines, locate
 from scripts_zh.models import REQUIRED_PROMPTS, REQUIRED_SYSTEM, Library, Problem
 from scripts_zh.renderer import TEMPLATE_VARIABLES, TemplateProblem, undeclared
 
@@ -122,12 +122,4 @@ def _topic_problems(library: Library, texts: Mapping[str, str],
                 problems.append(Problem(rel, locate(index, (*here, "valid_until")),
                                         f"topics.{topic.id}: expired on {topic.valid_until}; "
                                         "its answer is no longer said", severity="warning"))
-    return problems
-
-
-def validate_texts(texts: Mapping[str, str]) -> list[Problem]:
-    """Everything wrong with a library given as texts (used by the CLI and the editor)."""
-    from scripts_zh.loader import parse_library
-
-    _, problems = parse_library(texts)
     return problems

@@ -9,7 +9,7 @@ import pytest
 from scripts_zh.loader import LibraryError, load_library, read_texts
 from scripts_zh.models import LABELS, REQUIRED_SYSTEM
 from scripts_zh.renderer import render
-from scripts_zh.validator import validate_texts
+from scripts_zh.loader import validate_texts
 from tests.conftest import ROOT
 
 LIBRARY = ROOT / "scripts_zh" / "library"
