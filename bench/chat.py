@@ -110,7 +110,7 @@ def _build_app(kind: str, opts: argparse.Namespace, data_dir: str) -> tuple[Any,
         app.router.add_get("/ws/chat", _echo_socket)
         return app, None
     from bot.services import Services
-    from bot.web import create_app
+    from bot.web.app import create_app
     from config import load_settings
 
     local = {"data_dir": data_dir, "secret_key": secrets.token_urlsafe(32)}

@@ -66,7 +66,7 @@ async def _serve(opts: argparse.Namespace) -> None:
 
     from bot.auth.users import new_user
     from bot.services import Services
-    from bot.web import create_app
+    from bot.web.app import create_app
     from config import load_settings
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

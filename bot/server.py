@@ -9,7 +9,7 @@ import signal
 from aiohttp import web
 
 from bot.services import Services
-from bot.web import create_app
+from bot.web.app import create_app
 from config import Settings
 
 log = logging.getLogger(__name__)

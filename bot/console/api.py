@@ -20,8 +20,8 @@ from bot.console import phrases, views
 from bot.console.errors import ApiError, from_exception
 from bot.services import Services
 from bot.storage import StoreUnavailable
-from bot.web import app as web_app
 from bot.web.auth import AUTH, Session, check_csrf
+from bot.web.keys import services_of
 from handoff import SKILLS, HandoffError, HandoffUnavailable, Ticket, UnknownTicket
 
 log = logging.getLogger(__name__)
@@ -31,10 +31,6 @@ MAX_CAPACITY = 50
 ROLES = ("agent", "manager")
 
 Handler = Callable[[web.Request, Session], Awaitable[dict[str, Any]]]
-
-
-def services_of(request: web.Request) -> Services:
-    return request.app[web_app.SERVICES]
 
 
 async def session_of(request: web.Request) -> Session:

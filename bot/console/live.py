@@ -28,11 +28,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.console.api import ROLES, services_of
+from bot.console.api import ROLES
 from bot.console.errors import error_response
 from bot.services import Services
-from bot.web import app as web_app
 from bot.web.auth import AUTH
+from bot.web.keys import SERVICES, services_of
 from handoff import Event, HandoffError, HandoffService, HandoffUnavailable
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ async def _heartbeat(services: Services, agent: str, ws: web.WebSocketResponse,
 async def run_hub(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: the hub follows events for as long as the app runs."""
     hub = app[HUB]
-    task = asyncio.create_task(hub.run(app[web_app.SERVICES].handoff))
+    task = asyncio.create_task(hub.run(app[SERVICES].handoff))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(hub.ready.wait(), 10)
     yield

@@ -1,16 +1,20 @@
-"""Where the console's page, API and websocket are mounted (``setup(app)``)."""
+"""Where the console's page, API, websocket, template and static files are mounted."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.console import api, live
 from bot.console.page import page
+from bot.web import assets
 
 TICKET = "/console/api/tickets/{ticket_id:[A-Za-z0-9_-]{1,64}}"
 
 
 def setup(app: web.Application) -> None:
+    assets.add_feature(app, "console", Path(__file__).resolve().parent)
     app[live.SOCKETS] = set()
     app[live.HUB] = live.Hub()
     app.cleanup_ctx.append(live.run_hub)

@@ -1,5 +1,7 @@
-"""aiohttp channels: the web chat, health and (later) the agent console and editor."""
+"""The web app: the shoppers' chat, /health and logins, plus the staff features it mounts.
 
-from bot.web.app import create_app
-
-__all__ = ["create_app"]
+:func:`bot.web.app.create_app` composes it: the chat (:mod:`bot.web.chat`), health, auth,
+the agents' console (:mod:`bot.console`) and the managers' editor (:mod:`bot.editor`), each
+with its own ``setup(app)``. Features read the Services through :mod:`bot.web.keys` and
+never import the app, so this package imports nothing on purpose.
+"""

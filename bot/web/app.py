@@ -1,29 +1,25 @@
-"""The aiohttp application factory (like rasa-sdk's create_app): one app, every web route."""
+"""The aiohttp application factory (like rasa-sdk's create_app): one app, every web route.
+
+It only composes: each part mounts its own routes, templates and static files in its
+``setup(app)`` and reads the Services through :mod:`bot.web.keys`, so nothing imports this
+module but the server, the CLI and tests.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import aiohttp_jinja2
-import jinja2
 from aiohttp import web
 
 from bot.auth.secret import secret_key
-from bot.console import setup as console_setup
+from bot.console import routes as console
 from bot.editor import forms as editor_forms
-from bot.editor import web as editor_web
+from bot.editor import routes as editor
 from bot.services import Services
-from bot.web import auth, chat, health
-
-HERE = Path(__file__).resolve().parent
-SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-
-
-async def _root(_: web.Request) -> web.Response:
-    raise web.HTTPFound("/chat")
+from bot.web import assets, auth, chat, health
+from bot.web.keys import SERVICES
 
 
 async def _bridge(app: web.Application) -> AsyncIterator[None]:
@@ -39,17 +35,11 @@ def create_app(services: Services) -> web.Application:
     """Build the web app around ready Services; the caller owns their lifetime."""
     app = web.Application(client_max_size=editor_forms.MAX_BODY)
     app[SERVICES] = services
-    aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
-        autoescape=jinja2.select_autoescape(default=True),
-    )
-    app.router.add_get("/", _root)
-    app.router.add_static("/static", HERE / "static", append_version=True)
+    assets.setup(app)
     chat.setup(app)
     health.setup(app)
     app.cleanup_ctx.append(_bridge)
     auth.setup(app, auth.Auth(services.users, secret_key(services.settings)))
-    editor_web.setup(app)
-    console_setup(app)
+    editor.setup(app)
+    console.setup(app)
     return app

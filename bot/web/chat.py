@@ -22,7 +22,7 @@ from bot.channels import Sender
 from bot.services import Services
 from bot.storage import StoreUnavailable
 from bot.turn import Incoming, Reply
-from bot.web import app as web_app
+from bot.web.keys import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ SOCKETS: web.AppKey[dict[str, set[web.WebSocketResponse]]] = web.AppKey("chat_so
 
 @aiohttp_jinja2.template("chat.html")
 async def page(request: web.Request) -> dict[str, object]:
-    services = request.app[web_app.SERVICES]
+    services = request.app[SERVICES]
     return {"shop_name": services.brains.current.shop_name}
 
 
@@ -76,8 +76,13 @@ async def push(app: web.Application, chat_id: str, frame: dict[str, object]) -> 
     return sent
 
 
+async def _front_door(_: web.Request) -> web.Response:
+    """The site's front door is the shoppers' chat."""
+    raise web.HTTPFound("/chat")
+
+
 async def socket(request: web.Request) -> web.WebSocketResponse:
-    services = request.app[web_app.SERVICES]
+    services = request.app[SERVICES]
     chat_id = request.query.get("cid", "")
     if not CLIENT_ID.match(chat_id):
         chat_id = secrets.token_urlsafe(12)
@@ -121,7 +126,7 @@ async def _replay(ws: web.WebSocketResponse, services: Services, chat_id: str) -
 
 async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str, name: str,
                    data: str) -> None:
-    services = app[web_app.SERVICES]
+    services = app[SERVICES]
     try:
         frame = json.loads(data)
     except ValueError:
@@ -144,8 +149,9 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
 
 
 def setup(app: web.Application) -> None:
-    app[web_app.SERVICES].channels.register("web", WebOutbox(app), everywhere=True)
+    app[SERVICES].channels.register("web", WebOutbox(app), everywhere=True)
     sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
     app[SOCKETS] = sockets
+    app.router.add_get("/", _front_door)
     app.router.add_get("/chat", page)
     app.router.add_get("/ws/chat", socket)

@@ -6,11 +6,11 @@ import time
 
 from aiohttp import web
 
-from bot.web import app as web_app
+from bot.web.keys import services_of
 
 
 async def health(request: web.Request) -> web.Response:
-    services = request.app[web_app.SERVICES]
+    services = services_of(request)
     store_ok = await services.store.ping()
     body = {
         "status": "ok" if store_ok else "degraded",

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from bot.services import Services
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import free_port
 
 

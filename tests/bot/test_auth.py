@@ -12,7 +12,7 @@ from aiohttp import web
 from bot.auth import FileUserStore, RedisUserStore, UserError, UserStore
 from bot.auth.users import check_password, new_user
 from bot.services import Services
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.bot.test_cli import run
 from tests.conftest import free_port, redis_client
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.brain import Brain
 from bot.services import Services
 from bot.storage import MemoryConversationStore
-from bot.web import create_app
+from bot.web.app import create_app
 from config import load_settings
 from intents.normalize import is_traditional
 from tests.conftest import ALWAYS_OPEN, free_port

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from bot.auth.users import User, new_user
 from bot.services import Services
-from bot.web import create_app
+from bot.web.app import create_app
 from tests.conftest import free_port
 from tests.console.helpers import Site
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import aiohttp
 import pytest
@@ -52,6 +53,20 @@ async def test_anonymous_visitors_and_shoppers_cannot_reach_the_console(site: Si
             assert resp.status == 401
     ticket = await services.handoff.ticket(ticket_id)
     assert ticket is not None and ticket.status == "queued"
+
+
+async def test_the_pages_styles_and_script_load_from_beside_the_console(site: Site) -> None:
+    async with site.agent("amy") as amy:
+        async with amy.http.get(site.url + "/console") as resp:
+            assert resp.status == 200
+            page = await resp.text()
+        linked = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+        assert set(linked) == {"/static/staff.css", "/static/console/console.css",
+                               "/static/console/console.js"}
+        for path in linked:
+            async with amy.http.get(site.url + path) as resp:
+                assert resp.status == 200, path
+                assert len(await resp.read()) > 100, path
 
 
 async def test_posts_need_the_sessions_csrf_token(site: Site) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +49,18 @@ async def test_strangers_go_to_login_and_agents_are_refused(site: str) -> None:
     async with browser(site, "boss") as boss:
         page = await boss.get("/editor")
         assert "退换货/退款" in page and 'data-intent="refund"' in page
+
+
+async def test_the_pages_styles_and_script_load_from_beside_the_editor(site: str) -> None:
+    async with browser(site, "boss") as boss:
+        page = await boss.get("/editor")
+        linked = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
+        assert set(linked) == {"/static/staff.css", "/static/editor/editor.css",
+                               "/static/editor/editor.js"}
+        for path in linked:
+            async with boss.http.get(site + path) as resp:
+                assert resp.status == 200, path
+                assert len(await resp.read()) > 100, path
 
 
 async def test_every_post_needs_the_csrf_token(site: str, services: Services) -> None:

@@ -16,7 +16,7 @@ from bot.brain import Brain
 from bot.services import Services
 from bot.telegram import FloodLimits, TelegramChannel
 from bot.telegram.dedupe import RedisUpdateDedupe
-from bot.web import create_app
+from bot.web.app import create_app
 from config import Settings, SettingsError, load_settings
 from tests.conftest import free_port, redis_client
 from tests.fake_telegram import TOKEN, FakeTelegram

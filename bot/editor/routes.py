@@ -1,17 +1,19 @@
 """The editor's routes under /editor (managers only; agents get 403, strangers /login).
 
-Every POST checks the session's CSRF token. The pages live in :mod:`bot.editor.pages`
-(editing the draft) and :mod:`bot.editor.publishing` (try, publish, versions, rollback);
+Every POST checks the session's CSRF token. The pages live in :mod:`bot.editor.draft_pages`
+(editing the draft) and :mod:`bot.editor.publishing` (try, publish, versions, rollback),
+their templates in ``templates/`` and the script and styles in ``static/`` beside them;
 the web app's lifetime starts and stops following published versions.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
-from bot.editor.pages import (
+from bot.editor.draft_pages import (
     chart_new,
     charts_page,
     file_delete,
@@ -33,12 +35,13 @@ from bot.editor.publishing import (
     try_page,
     versions_page,
 )
-from bot.web import app as web_app
+from bot.web import assets
+from bot.web.keys import SERVICES
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     """Follow published versions while the web app runs."""
-    editor = app[web_app.SERVICES].editor
+    editor = app[SERVICES].editor
     if editor is not None:
         await editor.start()
     yield
@@ -47,6 +50,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 def setup(app: web.Application) -> None:
+    assets.add_feature(app, "editor", Path(__file__).resolve().parent)
     r = app.router
     r.add_get("/editor", index)
     r.add_post("/editor/intents", intent_new)

@@ -1,4 +1,4 @@
-"""What every editor page shares: the manager's session and workspace, and rendering.
+"""What every editor handler shares: the manager's session and workspace, rendering, redirects.
 
 Handlers call :func:`start` (role and, for POSTs, CSRF checks), then :func:`render` with a
 template and its values; every page shows who is logged in, the draft and the live version.
@@ -19,8 +19,8 @@ from bot.editor.drafts import Workspace, open_workspace
 from bot.editor.problems import Located
 from bot.editor.reload import check
 from bot.editor.runtime import EditorRuntime
-from bot.web import app as web_app
 from bot.web.auth import Session, check_csrf, require
+from bot.web.keys import services_of
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ NAV = {"editor.html": "intents", "editor_intent.html": "intents", "editor_system
 
 
 def runtime_of(request: web.Request) -> EditorRuntime:
-    editor = request.app[web_app.SERVICES].editor
+    editor = services_of(request).editor
     if editor is None:
         raise web.HTTPServiceUnavailable(text="the script editor is not set up in this process")
     return editor
@@ -48,7 +48,7 @@ async def render(request: web.Request, session: Session, ws: Workspace, template
     _, problems = await check(ws.texts)
     errors = sum(1 for p in problems if p.severity == "error")
     reloader = runtime.reloader
-    tz = request.app[web_app.SERVICES].settings.tz
+    tz = services_of(request).settings.tz
     base = {
         "session": session, "csrf": session.csrf, "ws": ws, "draft_errors": errors,
         "running": reloader.running if reloader else runtime.running,

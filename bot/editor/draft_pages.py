@@ -1,4 +1,4 @@
-"""The editing pages: intents, system texts, size charts and raw YAML files.
+"""The pages that edit the draft: intents, system texts, size charts and raw YAML files.
 
 Every save goes to the manager's draft; a form with errors is shown again as typed, with
 the errors next to the fields, and nothing is saved.
@@ -13,9 +13,9 @@ from aiohttp import web
 
 from bot.editor import forms, yamledit
 from bot.editor.drafts import Workspace, intent_rows, read_yaml, save
-from bot.editor.page import by_field, go, render, runtime_of, start
 from bot.editor.problems import locate_all
 from bot.editor.reload import check
+from bot.editor.rendering import by_field, go, render, runtime_of, start
 from bot.web.auth import Session
 from scripts_zh.export import ExportError, safe_relpath
 from scripts_zh.models import REQUIRED_SYSTEM
