@@ -28,21 +28,32 @@ class ActionHandoff(KefuAction):
 
 
 class ActionComplaint(KefuAction):
-    """Apologise; an angry shopper goes straight to a human."""
+    """Apologise and hand over: a complaint needs a person (angry ones jump the queue).
+
+    A complaint topic answers the question first; only the topics that need a person
+    (notify_agent: wrong or damaged items, quality, compensation) hand over when the
+    shopper is calm, so "发货太慢了" gets its answer without a wait in the queue.
+    """
 
     action_name = "action_complaint"
     owner = "complaint"
 
     async def act(self, say: Say, tracker: Tracker) -> Events:
+        anger = tracker.get_slot("anger")
+        if anger is None:
+            anger = score(tracker.latest_message.get("text") or "").anger
+        hands_over = tracker.get_slot("handoff_on_anger") is not False
+        angry = hands_over and float(anger) >= ANGRY
         answered = say.answer_topic()
         if answered is None:
             intent = say.intent
             say.utter(intent.replies if intent else say.brain.library.system["handoff"])
-        elif any(e.get("event") == "pause" for e in answered):
-            return answered
-        anger = tracker.get_slot("anger")
-        if anger is None:
-            anger = score(tracker.latest_message.get("text") or "").anger
-        if tracker.get_slot("handoff_on_anger") is not False and float(anger) >= ANGRY:
-            return [SlotSet("handoff_reason", "angry_complaint"), ConversationPaused()]
-        return answered or [SlotSet("unanswered", 0)]
+            if not hands_over:  # the shop turned complaint handoffs off (KEFU_HANDOFF_ON_ANGER)
+                return [SlotSet("unanswered", 0)]
+            reason = "angry_complaint" if angry else "complaint"
+            return [SlotSet("handoff_reason", reason), ConversationPaused()]
+        if angry:
+            return [*[e for e in answered if e.get("event") != "pause"
+                      and e.get("name") != "handoff_reason"],
+                    SlotSet("handoff_reason", "angry_complaint"), ConversationPaused()]
+        return answered

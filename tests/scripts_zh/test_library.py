@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from scripts_zh.loader import LibraryError, load_library, read_texts
+from scripts_zh.loader import LibraryError, load_library, read_texts, validate_texts
 from scripts_zh.models import LABELS, REQUIRED_SYSTEM
 from scripts_zh.renderer import render
-from scripts_zh.loader import validate_texts
 from tests.conftest import ROOT
 
 LIBRARY = ROOT / "scripts_zh" / "library"
