@@ -92,7 +92,7 @@ from bot.telegram.context_card import (
 )
 from bot.telegram.lanes import Lanes
 from bot.telegram.outbox import chat_id_of
-from bot.telegram.sender import MAX_TEXT, Sender
+from bot.telegram.sender import MAX_TEXT, TelegramSender
 from bot.telegram.shoppers import SERVICE, content_type
 from bot.telegram.topics import TopicStore, make_topic_store
 from handoff import (
@@ -212,7 +212,7 @@ def _digest(text: str) -> str:
 class AgentDesk:
     """The agents' side of one bot process; the channel starts and stops it."""
 
-    def __init__(self, services: Services, bot: Bot, sender: Sender, chat_id: int, *,
+    def __init__(self, services: Services, bot: Bot, sender: TelegramSender, chat_id: int, *,
                  topics: TopicStore | None = None, heartbeat: float = HEARTBEAT) -> None:
         if chat_id >= 0:
             raise ValueError("KEFU_TELEGRAM_AGENT_CHAT: the agents' supergroup id, a negative "
