@@ -12,13 +12,15 @@ from typing import Literal, Protocol
 
 from bot.turn import Reply
 
-Sender = Literal["bot", "agent"]
+#: Who a delivered reply comes from: the bot itself or an agent (whose name a channel may
+#: show with it).
+SentBy = Literal["bot", "agent"]
 
 
 class Outbox(Protocol):
     """Delivers messages to one channel's shoppers; must never raise for a gone shopper."""
 
-    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: Sender = "bot",
+    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: SentBy = "bot",
                       agent_name: str | None = None, status: str | None = None) -> bool:
         """Send ``replies`` in order; ``status`` tells UIs the conversation's new status.
         Returns False when this process cannot reach that shopper (another process may)."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.auth import UserError, UserStore
 from bot.brain import Brain, BrainHolder
-from bot.channels import Channels, Sender
+from bot.channels import Channels, SentBy
 from bot.engine import system_reply
 from bot.storage import (
     ConversationKey,
@@ -183,7 +183,7 @@ class HandoffBridge:
         mine = await self.store.once(f"handoff-event:{event.id}", EVENT_TTL)
         status: str | None
         replies: list[Reply]
-        sender: Sender
+        sender: SentBy
         if mine:
             status, replies, sender = await self._apply(event)
         else:
@@ -197,7 +197,7 @@ class HandoffBridge:
                                    "ticket_transferred"):
             await self._refresh_positions(event)
 
-    async def _apply(self, event: Event) -> tuple[str | None, list[Reply], Sender]:
+    async def _apply(self, event: Event) -> tuple[str | None, list[Reply], SentBy]:
         """The one process that owns this event updates the conversation."""
         key = str(event.conversation)
         brain = self.brains.current
@@ -224,13 +224,13 @@ class HandoffBridge:
                                     cap=self.settings.transcript_cap)
         return status, replies, sender
 
-    async def _peek(self, event: Event) -> tuple[str | None, list[Reply], Sender]:
+    async def _peek(self, event: Event) -> tuple[str | None, list[Reply], SentBy]:
         """Other processes render the same replies for the web sockets they hold."""
         state = await self.store.load(str(event.conversation)) or ConversationState()
         return await self._outcome(self.brains.current, state, event)
 
     async def _outcome(self, brain: Brain, state: ConversationState,
-                       event: Event) -> tuple[str | None, list[Reply], Sender]:
+                       event: Event) -> tuple[str | None, list[Reply], SentBy]:
         name = await self._agent_name(event.agent) if event.agent else ""
         if event.kind == "ticket_assigned":
             return "agent", [system_reply(brain, "agent_joined", state, agent_name=name)], "bot"
@@ -245,7 +245,7 @@ class HandoffBridge:
             return "closed", [Reply(ask.text, ("1", "2", "3", "4", "5"))], "bot"
         return None, [], "bot"
 
-    async def _deliver(self, conversation: str, replies: list[Reply], sender: Sender,
+    async def _deliver(self, conversation: str, replies: list[Reply], sender: SentBy,
                        event: Event, *, exclusive: bool) -> None:
         where = ConversationKey.parse(conversation)
         outbox = self.channels.get(where.channel)

@@ -39,7 +39,7 @@ from bot.telegram.dedupe import MemoryUpdateDedupe, UpdateDedupe, make_dedupe
 from bot.telegram.intake import Intake
 from bot.telegram.outbox import TelegramOutbox
 from bot.telegram.polling import Poller
-from bot.telegram.sender import FloodLimits, Sender
+from bot.telegram.sender import FloodLimits, TelegramSender
 from bot.telegram.webhook import check_secret, handler, webhook_path, webhook_url
 from config import SettingsError
 
@@ -61,7 +61,7 @@ class TelegramChannel:
         self.services = services
         self.api_url = api_url
         self.bot = Bot(token, session=session)
-        self.sender = Sender(self.bot, limits)
+        self.sender = TelegramSender(self.bot, limits)
         self.outbox = TelegramOutbox(self.sender)
         self.dispatcher = Dispatcher(disable_fsm=True, services=services, sender=self.sender,
                                      telegram=self)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from bot.channels import Sender as From
-from bot.telegram.sender import Sender
+from bot.channels import SentBy
+from bot.telegram.sender import TelegramSender
 from bot.turn import Reply
 
 log = logging.getLogger(__name__)
@@ -30,10 +30,10 @@ def chat_id_of(chat_id: str) -> int | str:
 class TelegramOutbox:
     """Outbox for channel ``telegram``; chat ids are the shoppers' private chat ids."""
 
-    def __init__(self, sender: Sender) -> None:
+    def __init__(self, sender: TelegramSender) -> None:
         self.sender = sender
 
-    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: From = "bot",
+    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: SentBy = "bot",
                       agent_name: str | None = None, status: str | None = None) -> bool:
         """Queue ``replies`` in order; an agent's name heads the text (Telegram shows every
         message as from the bot). ``status`` has no Telegram UI and is ignored."""

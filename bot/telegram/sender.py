@@ -134,7 +134,7 @@ def split_text(text: str, size: int = MAX_TEXT) -> list[str]:
     return parts
 
 
-class Sender:
+class TelegramSender:
     """The outgoing queue. ``send_text`` fires and forgets; ``call`` waits for the result."""
 
     def __init__(self, bot: Bot, limits: FloodLimits | None = None, *,

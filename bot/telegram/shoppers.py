@@ -34,7 +34,7 @@ from aiogram.types import CallbackQuery, InaccessibleMessage, Message
 from bot.services import Services
 from bot.storage import StoreUnavailable
 from bot.telegram.keyboards import chosen_keyboard, pressed_text
-from bot.telegram.sender import Sender
+from bot.telegram.sender import TelegramSender
 from bot.turn import Incoming, MessageKind
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def file_id(message: Message, kind_of: str) -> str | None:
     return getattr(media, "file_id", None)
 
 
-async def converse(services: Services, sender: Sender, chat_id: int, name: str,
+async def converse(services: Services, sender: TelegramSender, chat_id: int, name: str,
                    text: str = "", kind: MessageKind = "text",
                    attachment: str | None = None) -> None:
     """One shopper message in, the engine's replies queued out in order."""
@@ -98,7 +98,7 @@ async def welcomed(services: Services, key: str) -> bool:
     return state is not None and state.welcomed
 
 
-async def welcome(services: Services, sender: Sender, chat_id: int, name: str) -> None:
+async def welcome(services: Services, sender: TelegramSender, chat_id: int, name: str) -> None:
     """Queue the welcome; a failure is logged and the shopper's message still answered."""
     try:
         replies = await services.engine.welcome(CHANNEL, str(chat_id), name)
@@ -109,7 +109,7 @@ async def welcome(services: Services, sender: Sender, chat_id: int, name: str) -
         sender.send_text(chat_id, reply.text, reply.buttons)
 
 
-async def on_start(message: Message, services: Services, sender: Sender) -> None:
+async def on_start(message: Message, services: Services, sender: TelegramSender) -> None:
     """/start (also with a deep-link payload, which is ignored for now) welcomes; while an
     agent has the chat it is passed on like any message instead."""
     name = message.from_user.full_name if message.from_user else ""
@@ -123,12 +123,12 @@ async def on_start(message: Message, services: Services, sender: Sender) -> None
     await welcome(services, sender, message.chat.id, name)
 
 
-async def on_text(message: Message, services: Services, sender: Sender) -> None:
+async def on_text(message: Message, services: Services, sender: TelegramSender) -> None:
     name = message.from_user.full_name if message.from_user else ""
     await converse(services, sender, message.chat.id, name, message.text or "")
 
 
-async def on_other(message: Message, services: Services, sender: Sender) -> None:
+async def on_other(message: Message, services: Services, sender: TelegramSender) -> None:
     """Media and other non-text content: the engine answers from the library."""
     kind_of = content_type(message)
     if kind_of in SERVICE:
@@ -140,7 +140,7 @@ async def on_other(message: Message, services: Services, sender: Sender) -> None
                    file_id(message, kind_of))
 
 
-async def on_press(query: CallbackQuery, services: Services, sender: Sender) -> None:
+async def on_press(query: CallbackQuery, services: Services, sender: TelegramSender) -> None:
     """A quick-reply press: answered at once (the spinner stops), the keyboard collapses to
     the choice, and the text goes to the engine exactly as if typed."""
     try:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import aiohttp_jinja2
 from aiohttp import WSMsgType, web
 
-from bot.channels import Sender
+from bot.channels import SentBy
 from bot.services import Services
 from bot.storage import StoreUnavailable
 from bot.turn import Incoming, Reply
@@ -53,7 +53,7 @@ class WebOutbox:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: Sender = "bot",
+    async def deliver(self, chat_id: str, replies: Sequence[Reply], *, sender: SentBy = "bot",
                       agent_name: str | None = None, status: str | None = None) -> bool:
         sent = 0
         for reply in replies:

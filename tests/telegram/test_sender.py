@@ -13,15 +13,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import CloseForumTopic, CreateForumTopic, GetChatMember, SendMessage
 from aiogram.types import ForumTopic
 
-from bot.telegram.sender import FloodLimits, Sender
+from bot.telegram.sender import FloodLimits, TelegramSender
 from tests.fake_telegram import BOT_ID, TOKEN, Call, FakeTelegram
 
 
 @asynccontextmanager
 async def sender_for(tg: FakeTelegram, limits: FloodLimits | None = None
-                     ) -> AsyncIterator[Sender]:
+                     ) -> AsyncIterator[TelegramSender]:
     bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-    sender = Sender(bot, limits or FloodLimits.off())
+    sender = TelegramSender(bot, limits or FloodLimits.off())
     try:
         yield sender
     finally:
