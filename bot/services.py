@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from bot.auth import UserStore, make_user_store
 from bot.brain import Brain, BrainHolder
 from bot.channels import Channels
+from bot.coalesce import Coalescer
 from bot.editor.runtime import EditorRuntime
 from bot.engine import Engine
 from bot.handoff_bridge import HandoffBridge
@@ -40,6 +41,8 @@ class Services:
     started_at: float = field(default_factory=time.time)
     #: Script editor: published versions, live reload, hit counts.
     editor: EditorRuntime | None = None
+    #: A shopper's burst of fragments read as one turn (web chat and Telegram).
+    coalescer: Coalescer = field(default_factory=lambda: Coalescer(0.0, 1000))
 
     @classmethod
     def build(cls, settings: Settings, *, store: ConversationStore | None = None,
@@ -62,9 +65,11 @@ class Services:
         engine = Engine(settings, brains, store, handoff=bridge, observer=editor.hits,
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
-                   handoff=handoff, bridge=bridge, channels=channels, editor=editor)
+                   handoff=handoff, bridge=bridge, channels=channels, editor=editor,
+                   coalescer=Coalescer(settings.message_pause, settings.max_message_chars))
 
     async def close(self) -> None:
+        await self.coalescer.drain()
         if self.editor is not None:
             await self.editor.close()
         await self.store.close()

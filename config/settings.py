@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     clarify_margin: float = Field(default=0.12, ge=0.0, le=1.0)
     transcript_cap: int = Field(default=200, ge=10, le=100_000)
     max_message_chars: int = Field(default=1000, ge=10, le=100_000)
+    #: Seconds a fragment (在吗, 这件) waits for the rest of a shopper's burst (0: never).
+    message_pause: float = Field(default=1.5, ge=0.0, le=10.0)
     unanswered_handoff: int = Field(default=2, ge=0, le=20)
     handoff_on_anger: bool = True
     handoff_timeout: float = Field(default=180.0, ge=10.0, le=86_400.0)

@@ -54,6 +54,9 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("KEFU_") and key not in KEEP_ENV:
             monkeypatch.delenv(key, raising=False)
+    # Fragments are answered at once in tests (and in the servers they start); the tests
+    # of split messages set a pause of their own.
+    monkeypatch.setenv("KEFU_MESSAGE_PAUSE", "0")
 
 
 #: Business hours that never close, so tests do not depend on the time they run at.

@@ -22,6 +22,7 @@ Choices:
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from aiogram import F, Router
@@ -84,9 +85,18 @@ async def converse(services: Services, sender: TelegramSender, chat_id: int, nam
                    display_name=name, attachment=attachment)
     if not await welcomed(services, str(msg.key)):
         await welcome(services, sender, chat_id, name)
-    turn = await services.engine.handle(msg)
-    for reply in turn.replies:
-        sender.send_text(chat_id, reply.text, reply.buttons)
+
+    async def answer(said: str) -> None:
+        turn = await services.engine.handle(replace(msg, text=said))
+        for reply in turn.replies:
+            sender.send_text(chat_id, reply.text, reply.buttons)
+
+    if kind != "text":
+        services.coalescer.flush(msg.key)
+        await answer(text)
+        return
+    # The lane's job ends here: the next fragment can join this one while it waits.
+    services.coalescer.add(msg.key, text, answer)
 
 
 async def welcomed(services: Services, key: str) -> bool:

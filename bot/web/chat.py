@@ -140,12 +140,20 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
     if not isinstance(text, str) or kind not in ("text", "photo", "document", "other"):
         await ws.send_json({"type": "error", "code": "bad_frame"})
         return
-    turn = await services.engine.handle(
-        Incoming(channel="web", chat_id=chat_id, text=text, kind=kind, display_name=name)
-    )
-    for reply in turn.replies:
-        await ws.send_json(_frame(reply))
-    await ws.send_json({"type": "status", "status": turn.status})
+    async def answer(said: str) -> None:
+        turn = await services.engine.handle(
+            Incoming(channel="web", chat_id=chat_id, text=said, kind=kind, display_name=name))
+        if ws.closed:
+            return  # the transcript keeps the answer; a reconnecting tab replays it
+        for reply in turn.replies:
+            await ws.send_json(_frame(reply))
+        await ws.send_json({"type": "status", "status": turn.status})
+
+    if kind != "text":
+        services.coalescer.flush(("web", chat_id))
+        await answer(text)
+        return
+    services.coalescer.add(("web", chat_id), text, answer)
 
 
 def setup(app: web.Application) -> None:
