@@ -221,7 +221,7 @@ class AgentDesk:
         self.bot = bot
         self.sender = sender
         self.chat_id = chat_id
-        self.topics = topics or make_topic_store(services.settings, chat_id)
+        self.topics = topics or make_topic_store(services.backend, chat_id)
         self.texts = Texts(services.brains)
         self.heartbeat = heartbeat
         self.watch = ThreadWatch()
