@@ -117,7 +117,8 @@ def _build_app(kind: str, opts: argparse.Namespace, data_dir: str) -> tuple[Any,
     if kind == "memory":
         services = Services.build(load_settings(redis_url=None, **local))
     else:
-        from bot.storage.redis import RedisConversationStore, connect
+        from bot.storage.redis import RedisConversationStore
+        from config.redis_client import connect
 
         settings = load_settings(redis_url=opts.redis_url, **local)
         if opts.redis_pool:  # what-if: a bounded blocking pool instead of redis-py's default

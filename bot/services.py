@@ -20,6 +20,7 @@ from bot.engine import Engine
 from bot.handoff_bridge import HandoffBridge
 from bot.storage import ConversationStore, MemoryConversationStore
 from config import Settings
+from config.backend import Backend, MemoryBackend, open_backend
 from handoff import HandoffService, HandoffStore, MemoryHandoffStore, RedisHandoffStore
 
 log = logging.getLogger(__name__)
@@ -43,21 +44,24 @@ class Services:
     editor: EditorRuntime | None = None
     #: A shopper's burst of fragments read as one turn (web chat and Telegram).
     coalescer: Coalescer = field(default_factory=lambda: Coalescer(0.0, 1000))
+    #: Memory or Redis, chosen once; every store above is built on it (one Redis client).
+    backend: Backend = field(default_factory=MemoryBackend)
 
     @classmethod
     def build(cls, settings: Settings, *, store: ConversationStore | None = None,
               clock: Callable[[], float] = time.time, brain: Brain | None = None) -> Services:
         """Load the published library (else the folder's, refusing a broken one), train, and
-        pick the store backend."""
-        editor = EditorRuntime.build(settings)
+        open the storage backend that every store is built on."""
+        backend = open_backend(settings)
+        editor = EditorRuntime.build(settings, backend)
         if brain is None:
             brain = editor.startup_brain()
         brains = BrainHolder(brain)
         editor.attach(brains)
         if store is None:
-            store = make_store(settings)
-        users = make_user_store(settings)
-        handoff = HandoffService(make_handoff_store(settings), clock=clock,
+            store = make_store(backend)
+        users = make_user_store(settings, backend)
+        handoff = HandoffService(make_handoff_store(backend), clock=clock,
                                  default_capacity=settings.agent_capacity,
                                  queue_limit=settings.hours.queue_limit)
         channels = Channels()
@@ -66,7 +70,8 @@ class Services:
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
                    handoff=handoff, bridge=bridge, channels=channels, editor=editor,
-                   coalescer=Coalescer(settings.message_pause, settings.max_message_chars))
+                   coalescer=Coalescer(settings.message_pause, settings.max_message_chars),
+                   backend=backend)
 
     async def close(self) -> None:
         await self.coalescer.drain()
@@ -74,19 +79,20 @@ class Services:
             await self.editor.close()
         await self.store.close()
         await self.handoff.store.close()
+        await self.backend.close()
 
 
-def make_handoff_store(settings: Settings) -> HandoffStore:
-    """Tickets and agents beside the conversations: Redis when configured, else memory."""
-    if settings.redis_url:
-        return RedisHandoffStore.from_url(settings.redis_url)
+def make_handoff_store(backend: Backend) -> HandoffStore:
+    """Tickets and agents beside the conversations, on the same backend."""
+    if backend.redis is not None:
+        return RedisHandoffStore(backend.redis, prefix=backend.prefix)
     return MemoryHandoffStore()
 
 
-def make_store(settings: Settings) -> ConversationStore:
-    """Redis when KEFU_REDIS_URL is set, otherwise the in-memory default."""
-    if settings.redis_url:
+def make_store(backend: Backend) -> ConversationStore:
+    """Conversations on the backend's Redis when it has one, else in memory."""
+    if backend.redis is not None:
         from bot.storage.redis import RedisConversationStore
 
-        return RedisConversationStore.from_url(settings.redis_url)
-    return MemoryConversationStore()
+        return RedisConversationStore(backend.redis, prefix=backend.prefix, backend=backend)
+    return MemoryConversationStore(backend)

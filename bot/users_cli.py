@@ -9,10 +9,12 @@ import sys
 from bot.auth import UserError, make_user_store
 from bot.auth.users import new_user
 from config import Settings
+from config.backend import open_backend
 
 
 async def run_users(settings: Settings, args: argparse.Namespace) -> int:
-    store = make_user_store(settings)
+    backend = open_backend(settings)
+    store = make_user_store(settings, backend)
     try:
         if args.users_command == "list":
             for user in await store.all():
@@ -39,9 +41,7 @@ async def run_users(settings: Settings, args: argparse.Namespace) -> int:
         print(f"kefu users: {exc}", file=sys.stderr)
         return 2
     finally:
-        close = getattr(getattr(store, "redis", None), "aclose", None)
-        if close:
-            await close()
+        await backend.close()
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -16,7 +16,8 @@ Keys (``P`` = ``{prefix}:handoff``):
 
 Every ticket write is a WATCH/MULTI transaction that also moves the indexes, retried when
 another client wrote first; that is what makes :meth:`HandoffStore.claim` have exactly one
-winner across processes. Any Redis failure surfaces as :class:`HandoffUnavailable`.
+winner across processes. Any Redis failure surfaces as :class:`HandoffUnavailable`. The
+client is the process's (``config.backend``): the store never closes it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from redis import asyncio as aioredis
 from redis.asyncio.client import Pipeline, PubSub
 from redis.exceptions import RedisError, WatchError
 
-from config.redis_client import connect
 from handoff.errors import AtCapacity, DuplicateTicket, HandoffUnavailable, UnknownTicket
 from handoff.events import Event, Subscription, SubscriptionClosed
 from handoff.models import SKILLS, Agent, Presence, Ticket, Waiting
@@ -78,11 +78,6 @@ class RedisHandoffStore(HandoffStore):
         db = redis.connection_pool.connection_kwargs.get("db", 0)
         self.channel = f"{self._base}:db{db}:events"
         self._ema = redis.register_script(_EMA)
-
-    @classmethod
-    def from_url(cls, url: str, prefix: str = "kefu", *,
-                 closed_ttl: int | None = None) -> RedisHandoffStore:
-        return cls(connect(url), prefix=prefix, closed_ttl=closed_ttl)
 
     # -- keys ----------------------------------------------------------------------------
 
@@ -383,9 +378,6 @@ class RedisHandoffStore(HandoffStore):
             return bool(await self.redis.ping())
         except (RedisError, OSError):
             return False
-
-    async def close(self) -> None:
-        await self.redis.aclose()
 
 
 def _agent(data: dict[str, str], active: int, last_assigned: float | None) -> Agent:

@@ -185,7 +185,7 @@ class HandoffStore(ABC):
         return True
 
     async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
+        """Release what the store holds itself (a shared Redis client is not the store's)."""
 
 
 def place_in(queue: Iterable[Waiting], ticket_id: str) -> tuple[Waiting, int] | None:

@@ -418,5 +418,4 @@ class RedisVersionStore(VersionStore):
                     await pubsub.aclose()
 
     async def close(self) -> None:
-        """Close the client and its pool (the stores built together share them)."""
-        await self.redis.aclose(close_connection_pool=True)
+        """Nothing: the client is the process's (``config.backend``), closed once by it."""

@@ -22,6 +22,7 @@ from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
 from config import Settings
+from config.backend import Backend
 
 Role = Literal["agent", "manager"]
 ROLES: tuple[Role, ...] = ("agent", "manager")
@@ -176,9 +177,8 @@ class RedisUserStore(UserStore):
         return sorted((User(**json.loads(r)) for r in raws), key=lambda u: u.name)
 
 
-def make_user_store(settings: Settings) -> UserStore:
-    if settings.redis_url:
-        from bot.storage.redis import connect
-
-        return RedisUserStore(connect(settings.redis_url))
+def make_user_store(settings: Settings, backend: Backend) -> UserStore:
+    """On the backend's Redis (every process sees the same accounts), else the data folder."""
+    if backend.redis is not None:
+        return RedisUserStore(backend.redis, prefix=backend.prefix)
     return FileUserStore(settings.data_dir / "users.json")

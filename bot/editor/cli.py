@@ -33,8 +33,10 @@ def _author(args: argparse.Namespace) -> str:
 
 async def export_library(settings: Settings, args: argparse.Namespace) -> int:
     from bot.editor.runtime import make_stores
+    from config.backend import open_backend
 
-    versions, trained, _ = make_stores(settings)
+    backend = open_backend(settings)
+    versions, trained, _ = make_stores(settings, backend)
     try:
         number = args.version if args.version is not None else await versions.current_number()
         if number == 0:
@@ -52,6 +54,7 @@ async def export_library(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await trained.close()
         await versions.close()
+        await backend.close()
     for rel in result.removed:
         print(f"removed {rel}")
     for rel in result.extra:
@@ -65,6 +68,7 @@ async def import_library(settings: Settings, args: argparse.Namespace) -> int:
     from bot.brain import Brain
     from bot.editor.runtime import make_stores
     from bot.editor.trained import encode
+    from config.backend import open_backend
 
     directory = Path(args.dir)
     try:
@@ -80,7 +84,8 @@ async def import_library(settings: Settings, args: argparse.Namespace) -> int:
         errors = sum(1 for p in problems if p.severity == "error")
         print(f"{errors} error(s): nothing was published", file=sys.stderr)
         return 1
-    versions, trained, _ = make_stores(settings)
+    backend = open_backend(settings)
+    versions, trained, _ = make_stores(settings, backend)
     try:
         current = await versions.current()
         same = current.texts if current else read_texts(settings.library_dir)
@@ -98,6 +103,7 @@ async def import_library(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         await trained.close()
         await versions.close()
+        await backend.close()
     print(f"published v{version.number} ({version.digest}); running bots switch to it now")
     return 0
 

@@ -1,7 +1,7 @@
 """The editor's share of a bot process: version store, trained store, hit counter, reloader.
 
-Built by ``Services.build`` from Settings (files in the data folder, or Redis when
-KEFU_REDIS_URL is set). At start-up the current published version is loaded if there is
+Built by ``Services.build`` on the process's backend (files in the data folder, or the
+backend's Redis client). At start-up the current published version is loaded if there is
 one; otherwise the YAML in the library folder (version 0).
 """
 
@@ -22,7 +22,7 @@ from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
 from config import Settings
-from config.redis_client import connect
+from config.backend import Backend
 from scripts_zh.loader import LibraryError, load_library, parse_library, read_texts
 from scripts_zh.models import Library, Problem
 from scripts_zh.versions import FileVersionStore, RedisVersionStore, Version, VersionStore
@@ -33,11 +33,13 @@ T = TypeVar("T")
 FLUSH_EVERY = 2.0
 
 
-def make_stores(settings: Settings) -> tuple[VersionStore, TrainedStore, HitCounter]:
-    """Redis when KEFU_REDIS_URL is set (one client for the three), else the data folder."""
-    if settings.redis_url:
-        client = connect(settings.redis_url)
-        return RedisVersionStore(client), RedisTrainedStore(client), RedisHitCounter(client)
+def make_stores(settings: Settings, backend: Backend
+                ) -> tuple[VersionStore, TrainedStore, HitCounter]:
+    """On the backend's Redis client when it has one, else in the data folder."""
+    if (client := backend.redis) is not None:
+        prefix = backend.prefix
+        return (RedisVersionStore(client, prefix), RedisTrainedStore(client, prefix),
+                RedisHitCounter(client, prefix))
     root = settings.data_dir / "library"
     return (FileVersionStore(root), FileTrainedStore(root / "trained"),
             FileHitCounter(root / "hits.json"))
@@ -46,21 +48,21 @@ def make_stores(settings: Settings) -> tuple[VersionStore, TrainedStore, HitCoun
 def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from synchronous code, even inside a running loop.
 
-    ``Services.build`` is synchronous but may be called from async code; a private loop in a
-    worker thread with its own clients keeps connections out of the caller's loop.
+    ``Services.build`` is synchronous but may be called from async code, so the coroutine
+    runs on a private loop in a worker thread (see :meth:`Backend.leave_loop`).
     """
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
-async def _published(settings: Settings) -> tuple[Version | None, bytes | None]:
-    versions, trained, _ = make_stores(settings)
+async def _published(versions: VersionStore, trained: TrainedStore, backend: Backend
+                     ) -> tuple[Version | None, bytes | None]:
     try:
         version = await versions.current()
         blob = await trained.get(version.digest) if version else None
         return version, blob
     finally:
-        await versions.close()
+        await backend.leave_loop()
 
 
 @dataclass
@@ -68,6 +70,7 @@ class EditorRuntime:
     """What the editor pages and the live reload need in one process."""
 
     settings: Settings
+    backend: Backend
     versions: VersionStore
     trained: TrainedStore
     hits: HitCounter
@@ -77,15 +80,15 @@ class EditorRuntime:
     _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings) -> EditorRuntime:
-        versions, trained, hits = make_stores(settings)
+    def build(cls, settings: Settings, backend: Backend) -> EditorRuntime:
+        versions, trained, hits = make_stores(settings, backend)
         try:
             shipped = read_texts(settings.library_dir)
         except LibraryError as exc:  # only fatal if it is needed: startup_brain says so
             log.warning("library folder unreadable: %s", exc)
             shipped = {}
-        return cls(settings=settings, versions=versions, trained=trained, hits=hits,
-                   shipped=shipped)
+        return cls(settings=settings, backend=backend, versions=versions, trained=trained,
+                   hits=hits, shipped=shipped)
 
     def startup_brain(self) -> Brain:
         """The current published version's Brain, or the library folder's when there is none.
@@ -94,7 +97,8 @@ class EditorRuntime:
         text) is logged loudly and the library folder is used, so the bot still starts.
         """
         try:
-            version, blob = run_blocking(lambda: _published(self.settings))
+            version, blob = run_blocking(
+                lambda: _published(self.versions, self.trained, self.backend))
         except Exception as exc:
             log.warning("published versions unavailable (%s); using %s", exc,
                         self.settings.library_dir)
@@ -154,7 +158,7 @@ class EditorRuntime:
             await self.hits.flush()
 
     async def close(self) -> None:
-        """Stop, then close the stores (with Redis they share one client)."""
+        """Stop, then close the stores (a Redis client is the backend's, closed by it)."""
         await self.stop()
         for closer in (self.trained.close, self.versions.close):
             with contextlib.suppress(Exception):

@@ -7,10 +7,10 @@ from bot.storage.base import (
     ConversationState,
     ConversationStore,
     Held,
-    StoreUnavailable,
     TranscriptEntry,
 )
 from bot.storage.memory import MemoryConversationStore
+from config.backend import StoreUnavailable
 
 __all__ = [
     "CONTROL_FIELDS",

@@ -14,12 +14,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from config.backend import Backend
+
 Status = Literal["bot", "waiting", "agent", "closed"]
 Role = Literal["shopper", "bot", "agent", "system", "note"]
-
-
-class StoreUnavailable(RuntimeError):
-    """The backend cannot be reached; callers answer the shopper with a safe text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +174,9 @@ class Held:
 class ConversationStore(ABC):
     """Abstract store; see MemoryConversationStore and RedisConversationStore."""
 
+    #: The process's backend, for :meth:`once`.
+    backend: Backend
+
     @abstractmethod
     async def load(self, key: str) -> ConversationState | None:
         """The saved state, or None for a conversation never seen."""
@@ -224,14 +225,15 @@ class ConversationStore(ABC):
                 state, history = await self.load(key), []
             yield Held(self, key, state, history)
 
-    @abstractmethod
     async def once(self, token: str, ttl: float) -> bool:
         """True for the first caller with ``token`` (within ``ttl`` seconds), False after:
-        when every bot process sees an event, exactly one acts on it."""
+        when every bot process sees an event, exactly one acts on it (the backend's
+        :meth:`~config.backend.Backend.once`)."""
+        return await self.backend.once(f"once:{token}", ttl)
 
     async def ping(self) -> bool:
         """True when the backend answers."""
         return True
 
     async def close(self) -> None:  # noqa: B027 - optional hook
-        """Release connections."""
+        """Release what the store holds itself (the backend's client is not the store's)."""

@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from weakref import WeakValueDictionary
 
 from bot.storage.base import ConversationState, ConversationStore, TranscriptEntry
+from config.backend import Backend, MemoryBackend
 
 
 class MemoryConversationStore(ConversationStore):
     """Dicts and deques; states are stored as JSON so callers never share mutable objects."""
 
-    def __init__(self) -> None:
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend = backend or MemoryBackend()
         self._states: dict[str, str] = {}
         self._logs: dict[str, deque[TranscriptEntry]] = {}
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
-        self._once: dict[str, float] = {}
 
     async def load(self, key: str) -> ConversationState | None:
         raw = self._states.get(key)
@@ -42,15 +42,6 @@ class MemoryConversationStore(ConversationStore):
     async def delete(self, key: str) -> None:
         self._states.pop(key, None)
         self._logs.pop(key, None)
-
-    async def once(self, token: str, ttl: float) -> bool:
-        now = time.monotonic()
-        if len(self._once) > 10_000:
-            self._once = {k: v for k, v in self._once.items() if v > now}
-        if self._once.get(token, 0.0) > now:
-            return False
-        self._once[token] = now + ttl
-        return True
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:

@@ -3,7 +3,8 @@
 Keys: ``{prefix}:conv:{key}:state`` (JSON), ``{prefix}:conv:{key}:log`` (a capped list) and
 ``{prefix}:conv:{key}:lock`` (a Redis lock so one conversation is handled by one process at
 a time). Connection failures become StoreUnavailable, which the engine turns into a polite
-reply instead of a traceback.
+reply instead of a traceback. The client is the process's (``config.backend``): the store
+never closes it.
 """
 
 from __future__ import annotations
@@ -15,20 +16,12 @@ from contextlib import asynccontextmanager
 from typing import Any, cast
 
 from redis import asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.storage.base import (
-    ConversationState,
-    ConversationStore,
-    Held,
-    StoreUnavailable,
-    TranscriptEntry,
-)
-from config.redis_client import connect
+from bot.storage.base import ConversationState, ConversationStore, Held, TranscriptEntry
+from config.backend import Backend, RedisBackend, StoreUnavailable
+from config.redis_client import UNAVAILABLE
 
-UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 #: How often a message waiting for its conversation's lock asks again (redis-py's Lock
 #: polls every 100 ms; a shopper's burst of short lines waits on the previous one).
 LOCK_POLL = 0.02
@@ -81,17 +74,16 @@ class _RedisHeld(Held):
 class RedisConversationStore(ConversationStore):
     """State as JSON strings, transcripts as lists trimmed on every append."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "kefu", lock_timeout: float = 30.0):
+    def __init__(self, redis: aioredis.Redis, prefix: str = "kefu", lock_timeout: float = 30.0,
+                 *, backend: Backend | None = None) -> None:
         self.redis = redis
         self.prefix = prefix
+        #: For ``once``: the process's backend, or one on the same client and prefix.
+        self.backend = backend or RedisBackend(redis, prefix)
         self.lock_timeout = lock_timeout
         self._take_and_read = redis.register_script(_TAKE_AND_READ)
         self._write_and_release = redis.register_script(_WRITE_AND_RELEASE)
         self._release = redis.register_script(_RELEASE)
-
-    @classmethod
-    def from_url(cls, url: str, prefix: str = "kefu") -> RedisConversationStore:
-        return cls(connect(url), prefix=prefix)
 
     def _key(self, key: str, part: str) -> str:
         return f"{self.prefix}:conv:{key}:{part}"
@@ -154,10 +146,6 @@ class RedisConversationStore(ConversationStore):
                 except (RedisError, OSError):
                     pass  # it expires after lock_timeout
 
-    async def once(self, token: str, ttl: float) -> bool:
-        key = f"{self.prefix}:once:{token}"
-        return bool(await self._call(self.redis.set(key, b"1", nx=True, px=int(ttl * 1000))))
-
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
         lock = self.redis.lock(self._key(key, "lock"), timeout=self.lock_timeout,
@@ -181,6 +169,3 @@ class RedisConversationStore(ConversationStore):
             return bool(await self.redis.ping())
         except (RedisError, OSError):
             return False
-
-    async def close(self) -> None:
-        await self.redis.aclose()

@@ -98,7 +98,7 @@ class TelegramChannel:
             return cls(services, token, api_url=settings.telegram_api_url or None,
                        webhook=settings.telegram_webhook_url or None,
                        webhook_secret=secret.get_secret_value() if secret else None,
-                       dedupe=dedupe or make_dedupe(settings), limits=limits,
+                       dedupe=dedupe or make_dedupe(services.backend), limits=limits,
                        polling_timeout=polling_timeout)
         except TokenValidationError:
             raise SettingsError("KEFU_TELEGRAM_TOKEN: not a bot token (BotFather gives one "

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from redis import asyncio as aioredis
 
 from bot.storage import StoreUnavailable
-from bot.storage.redis import UNAVAILABLE, connect
-from config import Settings
+from config.backend import Backend
+from config.redis_client import UNAVAILABLE
 
 #: A ticket rarely stays open for a month; the mapping outlives that with room to spare.
 TOPIC_TTL = 30 * 86400.0
@@ -144,14 +144,12 @@ class RedisTopicStore(TopicStore):
     """Plain keys with expiries under ``{prefix}:tg:``; shared by every bot process."""
 
     def __init__(self, redis: aioredis.Redis, chat_id: int, prefix: str = "kefu", *,
-                 ttl: float = TOPIC_TTL, echo_ttl: float = ECHO_TTL,
-                 owns_client: bool = False) -> None:
+                 ttl: float = TOPIC_TTL, echo_ttl: float = ECHO_TTL) -> None:
         self.redis = redis
         self.base = f"{prefix}:tg:topic:{chat_id}"
         self.agents_key = f"{prefix}:tg:agents"
         self.ttl_ms = max(1, int(ttl * 1000))
         self.echo_ttl_ms = max(1, int(echo_ttl * 1000))
-        self._owns_client = owns_client
         self._take = self.redis.register_script(_TAKE_ECHO)
 
     async def _do(self, call: object) -> object:
@@ -197,13 +195,9 @@ class RedisTopicStore(TopicStore):
         return {m.decode() if isinstance(m, bytes) else str(m)
                 for m in raw}  # type: ignore[attr-defined]
 
-    async def close(self) -> None:
-        if self._owns_client:
-            await self.redis.aclose()
 
-
-def make_topic_store(settings: Settings, chat_id: int) -> TopicStore:
-    """Redis when KEFU_REDIS_URL is set (every process must find the topics), else memory."""
-    if settings.redis_url:
-        return RedisTopicStore(connect(settings.redis_url), chat_id, owns_client=True)
+def make_topic_store(backend: Backend, chat_id: int) -> TopicStore:
+    """On the backend's Redis (every process must find the topics), else in memory."""
+    if backend.redis is not None:
+        return RedisTopicStore(backend.redis, chat_id, prefix=backend.prefix)
     return MemoryTopicStore()

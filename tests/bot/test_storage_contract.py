@@ -14,7 +14,8 @@ from bot.storage import (
     StoreUnavailable,
     TranscriptEntry,
 )
-from bot.storage.redis import RedisConversationStore, connect
+from bot.storage.redis import RedisConversationStore
+from config.redis_client import connect
 from tests.conftest import redis_store
 
 
@@ -98,7 +99,8 @@ async def test_ping(store: ConversationStore) -> None:
 
 
 async def test_redis_gone_is_store_unavailable() -> None:
-    store = RedisConversationStore(connect("redis://127.0.0.1:1/0"), prefix="gone")
+    client = connect("redis://127.0.0.1:1/0")
+    store = RedisConversationStore(client, prefix="gone")
     with pytest.raises(StoreUnavailable):
         await store.load("k")
     with pytest.raises(StoreUnavailable):
@@ -112,7 +114,9 @@ async def test_redis_gone_is_store_unavailable() -> None:
         async with store.hold("k", last=20):
             pass
     assert await store.ping() is False
-    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.once("event", 60)
+    await client.aclose()
 
 
 async def test_once_is_true_exactly_once(store: ConversationStore) -> None:

@@ -52,9 +52,9 @@ async def peer(store: HandoffStore) -> AsyncIterator[HandoffStore]:
     if not isinstance(store, RedisHandoffStore):
         yield store
         return
-    other = RedisHandoffStore(aioredis.Redis.from_url(REDIS_URL), prefix=store.prefix)
-    yield other
-    await other.close()
+    client = aioredis.Redis.from_url(REDIS_URL)
+    yield RedisHandoffStore(client, prefix=store.prefix)
+    await client.aclose()
 
 
 @pytest.fixture

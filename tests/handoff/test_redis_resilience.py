@@ -12,6 +12,7 @@ import uuid
 import pytest
 from redis import asyncio as aioredis
 
+from config.redis_client import connect
 from handoff import (
     Event,
     HandoffService,
@@ -19,7 +20,7 @@ from handoff import (
     RedisHandoffStore,
     Ticket,
 )
-from handoff.redis_store import RedisSubscription, connect
+from handoff.redis_store import RedisSubscription
 from tests.conftest import REDIS_URL, ROOT, redis_client
 from tests.handoff.conftest import T0, open_ticket
 
@@ -47,7 +48,8 @@ async def test_claim_race_between_two_processes(redis_prefix: str) -> None:
 
 
 async def test_redis_gone_raises_handoff_unavailable_quickly() -> None:
-    store = RedisHandoffStore(connect("redis://127.0.0.1:1/0"), prefix="gone")
+    client = connect("redis://127.0.0.1:1/0")
+    store = RedisHandoffStore(client, prefix="gone")
     service = HandoffService(store)
     started = time.monotonic()
     ticket = Ticket(id="t1", conversation="web:1", channel="web")
@@ -60,7 +62,7 @@ async def test_redis_gone_raises_handoff_unavailable_quickly() -> None:
             await call
     assert await store.ping() is False
     assert time.monotonic() - started < 3
-    await store.close()
+    await client.aclose()
 
 
 async def test_subscription_waits_out_an_unreachable_redis(

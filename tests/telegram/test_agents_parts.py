@@ -18,7 +18,6 @@ from bot.brain import Brain, BrainHolder
 from bot.cli import main as kefu
 from bot.services import Services
 from bot.storage import MemoryConversationStore, StoreUnavailable
-from bot.storage.redis import connect
 from bot.telegram.context_card import (
     MAX_CARD,
     Texts,
@@ -33,6 +32,8 @@ from bot.telegram.context_card import (
 )
 from bot.telegram.topics import MemoryTopicStore, RedisTopicStore, TopicStore, make_topic_store
 from config import load_settings
+from config.backend import MemoryBackend, open_backend
+from config.redis_client import connect
 from handoff import ContextPacket, Message, Ticket
 from tests.conftest import ALWAYS_OPEN, redis_client
 
@@ -121,18 +122,21 @@ async def test_telegram_agents(make: Factory) -> None:
 
 
 async def test_redis_down_is_store_unavailable() -> None:
-    store = RedisTopicStore(connect("redis://127.0.0.1:1/0"), -100, owns_client=True)
+    client = connect("redis://127.0.0.1:1/0")
+    store = RedisTopicStore(client, -100)
     with pytest.raises(StoreUnavailable):
         await store.topic_of("t1")
     with pytest.raises(StoreUnavailable):
         await store.link("t1", 1)
-    await store.close()
+    await client.aclose()
 
 
-def test_make_topic_store_follows_the_settings() -> None:
-    assert isinstance(make_topic_store(load_settings(), -100), MemoryTopicStore)
-    assert isinstance(make_topic_store(load_settings(redis_url="redis://127.0.0.1:6379/15"),
-                                       -100), RedisTopicStore)
+async def test_make_topic_store_follows_the_settings() -> None:
+    assert isinstance(make_topic_store(open_backend(load_settings()), -100), MemoryTopicStore)
+    backend = open_backend(load_settings(redis_url="redis://127.0.0.1:6379/15"))
+    store = make_topic_store(backend, -100)
+    assert isinstance(store, RedisTopicStore) and store.redis is backend.redis
+    await backend.close()
 
 
 # -- the card, the topic name, the buttons ------------------------------------------------------
@@ -261,7 +265,7 @@ async def test_accounts_without_the_field_still_load(tmp_path: Path) -> None:
     """users.json written before the link existed."""
     (tmp_path / "users.json").write_text(json.dumps({"old": {
         "name": "old", "role": "agent", "password_hash": "x", "display_name": "老"}}))
-    store = make_user_store(load_settings(data_dir=tmp_path))
+    store = make_user_store(load_settings(data_dir=tmp_path), MemoryBackend())
     user = await store.get("old")
     assert user is not None and user.telegram_id is None
     with pytest.raises(UserError):

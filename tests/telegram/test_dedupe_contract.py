@@ -16,6 +16,7 @@ from bot.telegram.dedupe import (
     make_dedupe,
 )
 from config import load_settings
+from config.backend import MemoryBackend, RedisBackend, open_backend
 from tests.conftest import free_port, redis_client
 
 
@@ -63,23 +64,27 @@ async def test_two_instances_share_redis(redis_prefix: str) -> None:
 
 
 async def test_memory_keeps_at_most_max_keys() -> None:
-    dedupe = MemoryUpdateDedupe(max_keys=3)
+    backend = MemoryBackend(max_keys=3)
+    dedupe = UpdateDedupe(backend)
     for i in range(5):
         assert await dedupe.first_seen(str(i))
-    assert len(dedupe._seen) <= 3
+    assert len(backend._seen) <= 3
     assert not await dedupe.first_seen("4")
 
 
 async def test_redis_down_is_store_unavailable() -> None:
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
                                      socket_connect_timeout=0.5)
-    dedupe = RedisUpdateDedupe(client, owns_client=True)
+    dedupe = RedisUpdateDedupe(client)
     with pytest.raises(StoreUnavailable):
         await dedupe.first_seen("7:500")
-    await dedupe.close()
+    await client.aclose()
 
 
-def test_backend_follows_the_settings() -> None:
-    assert isinstance(make_dedupe(load_settings()), MemoryUpdateDedupe)
-    redis_backed = make_dedupe(load_settings(redis_url="redis://127.0.0.1:6379/15"))
-    assert isinstance(redis_backed, RedisUpdateDedupe)
+async def test_backend_follows_the_settings() -> None:
+    assert isinstance(make_dedupe(open_backend(load_settings())).backend, MemoryBackend)
+    backend = open_backend(load_settings(redis_url="redis://127.0.0.1:6379/15"))
+    redis_backed = make_dedupe(backend)
+    assert isinstance(redis_backed.backend, RedisBackend)
+    assert redis_backed.backend is backend
+    await backend.close()

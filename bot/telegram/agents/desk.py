@@ -39,7 +39,7 @@ class AgentDesk:
                              "number like -1001234567890")
         self.bot = bot
         self.group = AgentGroup(services, sender, chat_id,
-                                topics or make_topic_store(services.settings, chat_id),
+                                topics or make_topic_store(services.backend, chat_id),
                                 Texts(services.brains))
         self.members = Membership(self.group)
         self.posts = TopicPoster(self.group, self.members)
