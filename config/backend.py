@@ -12,6 +12,7 @@ exactly one acts on it.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -106,7 +107,8 @@ class RedisBackend(Backend):
         """An asyncio client's connections belong to the loop that opened them: a private
         loop (the start-up read of the published library) closes them before it ends, and
         the serving loop opens its own from the same pool."""
-        await self.redis.connection_pool.disconnect()
+        with contextlib.suppress(RedisError, OSError):  # what was read stays good
+            await self.redis.connection_pool.disconnect()
 
     async def close(self) -> None:
         await self.redis.aclose(close_connection_pool=True)
