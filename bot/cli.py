@@ -77,10 +77,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"{len(found)} library example(s) nearly repeat evaluation lines")
         return 1 if found else 0
     report = evaluate(examples, predict, settings.classifier_threshold)
+    answers = None
+    if args.answers or args.replies:
+        from bot.eval_answers import DEFAULT_AT, answer, format_answers, write_replies
+
+        answers = asyncio.run(answer(settings, brain, examples, at=args.at or DEFAULT_AT,
+                                     agents_online=args.agents_online))
+        if args.replies:
+            write_replies(answers, args.replies)
     if args.json:
-        print(json.dumps(report.as_json(), ensure_ascii=False))
+        data = report.as_json()
+        if answers is not None:
+            data["answers"] = answers.as_json()
+        print(json.dumps(data, ensure_ascii=False))
     else:
         print(format_report(report, show_errors=10 if args.errors else 0))
+        if answers is not None:
+            print()
+            print(format_answers(answers))
     return 0
 
 
@@ -151,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leaks", action="store_true",
                    help="list library examples that nearly repeat lines of FILE (exit 1 if any)")
     p.add_argument("--library", help="library folder (default: the configured one)")
+    p.add_argument("--answers", action="store_true",
+                   help="also send each line as the first message of a fresh chat and count "
+                        "how it is answered (topic, 猜你想问, clarify, handoff, ...) per label")
+    p.add_argument("--replies", metavar="OUT.jsonl",
+                   help="write each line's answer (intent, topic, action, status, reply) as "
+                        "JSON lines, for grading (implies --answers)")
+    p.add_argument("--at", help="shop-local time of the --answers chats, e.g. "
+                                  '"2026-11-25 23:30" (default: a Wednesday, 10:00)')
+    p.add_argument("--agents-online", action="store_true",
+                   help="one agent online who takes every handoff (default: nobody online)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("size", help="size advice from a chart")
