@@ -36,6 +36,7 @@ from handoff import (
     PRIORITY_URGENT,
     ContextPacket,
     Event,
+    EventFeed,
     HandoffError,
     HandoffService,
     HandoffUnavailable,
@@ -66,14 +67,16 @@ class HandoffBridge:
 
     def __init__(self, settings: Settings, brains: BrainHolder, store: ConversationStore,
                  handoff: HandoffService, channels: Channels, users: UserStore,
-                 *, clock: Callable[[], float] = time.time) -> None:
+                 events: EventFeed, *, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.brains = brains
         self.store = store
         self.handoff = handoff
         self.channels = channels
         self.users = users
+        self.events = events
         self.clock = clock
+        events.listen("bridge", self.on_event)
 
     # -- engine hooks ----------------------------------------------------------------------
 
@@ -161,17 +164,10 @@ class HandoffBridge:
     # -- events from agents -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Follow handoff events and sweep for long waits until cancelled."""
-        sweeper = asyncio.create_task(self._sweep_forever())
-        try:
-            async with self.handoff.events() as events:
-                async for event in events:
-                    try:
-                        await self.on_event(event)
-                    except Exception:
-                        log.exception("handoff event %s failed", event.kind)
-        finally:
-            sweeper.cancel()
+        """Follow handoff events (the process's feed, started here if it is not yet) and
+        sweep for long waits until cancelled."""
+        await self.events.start()
+        await self._sweep_forever()
 
     async def on_event(self, event: Event) -> None:
         if event.conversation is None or ":" not in event.conversation:

@@ -21,7 +21,7 @@ from bot.handoff_bridge import HandoffBridge
 from bot.storage import ConversationStore, MemoryConversationStore
 from config import Settings
 from config.backend import Backend, MemoryBackend, open_backend
-from handoff import HandoffService, HandoffStore, MemoryHandoffStore, RedisHandoffStore
+from handoff import EventFeed, HandoffService, HandoffStore, MemoryHandoffStore, RedisHandoffStore
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ class Services:
     coalescer: Coalescer = field(default_factory=lambda: Coalescer(0.0, 1000))
     #: Memory or Redis, chosen once; every store above is built on it (one Redis client).
     backend: Backend = field(default_factory=MemoryBackend)
+    #: The process's one subscription to handoff events: the bridge, the console hub and
+    #: the Telegram desk listen to it.
+    events: EventFeed | None = None
 
     @classmethod
     def build(cls, settings: Settings, *, store: ConversationStore | None = None,
@@ -65,16 +68,20 @@ class Services:
                                  default_capacity=settings.agent_capacity,
                                  queue_limit=settings.hours.queue_limit)
         channels = Channels()
-        bridge = HandoffBridge(settings, brains, store, handoff, channels, users, clock=clock)
+        events = EventFeed(handoff.events)
+        bridge = HandoffBridge(settings, brains, store, handoff, channels, users, events,
+                               clock=clock)
         engine = Engine(settings, brains, store, handoff=bridge, observer=editor.hits,
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
                    handoff=handoff, bridge=bridge, channels=channels, editor=editor,
                    coalescer=Coalescer(settings.message_pause, settings.max_message_chars),
-                   backend=backend)
+                   backend=backend, events=events)
 
     async def close(self) -> None:
         await self.coalescer.drain()
+        if self.events is not None:
+            await self.events.stop()
         if self.editor is not None:
             await self.editor.close()
         await self.store.close()

@@ -23,6 +23,7 @@ from handoff.errors import (
     UnknownTicket,
 )
 from handoff.events import Event, EventKind, Subscription
+from handoff.feed import EventFeed
 from handoff.memory import MemoryHandoffStore
 from handoff.models import (
     MESSAGE_CAP,
@@ -54,6 +55,7 @@ __all__ = [
     "ContextPacket",
     "DuplicateTicket",
     "Event",
+    "EventFeed",
     "EventKind",
     "HandoffError",
     "HandoffService",

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 OnEvent = Callable[[Event], Awaitable[None]]
 OnGap = Callable[[], Awaitable[None]]
 
+GAP = "gap"
 FIRST_RETRY = 1.0
 LAST_RETRY = 30.0
 
@@ -32,7 +33,7 @@ class _Listener:
     name: str
     on_event: OnEvent
     on_gap: OnGap | None
-    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
+    queue: asyncio.Queue[Event | str | None] = field(default_factory=asyncio.Queue)
     worker: asyncio.Task[None] | None = None
 
 
@@ -46,6 +47,7 @@ class EventFeed:
         self.last_retry = last_retry
         self._listeners: dict[str, _Listener] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._started = False
         #: Set while the subscription is live.
         self.ready = asyncio.Event()
 
@@ -55,7 +57,7 @@ class EventFeed:
             raise ValueError(f"a listener named {name!r} already follows the feed")
         listener = _Listener(name, on_event, on_gap)
         self._listeners[name] = listener
-        if self._reader is not None:
+        if self._started:
             listener.worker = asyncio.create_task(self._work(listener), name=f"feed-{name}")
 
     async def unlisten(self, name: str) -> None:
@@ -67,22 +69,26 @@ class EventFeed:
 
     async def start(self) -> None:
         """Subscribe now (no event published after this returns is missed), then read."""
-        if self._reader is not None:
-            return
-        subscription = self._subscribe()
+        if self._started:
+            return  # (set before the first await: two starters never subscribe twice)
+        self._started = True
+        first = self._subscribe()
+        subscription: Subscription | None = first
         try:
-            await subscription.start()
+            await first.start()
         except Exception as exc:  # the store is away: the reader keeps trying
             log.warning("handoff events: cannot subscribe yet (%s)", exc)
             subscription = None
         for listener in self._listeners.values():
-            listener.worker = asyncio.create_task(self._work(listener),
-                                                  name=f"feed-{listener.name}")
+            if listener.worker is None:
+                listener.worker = asyncio.create_task(self._work(listener),
+                                                      name=f"feed-{listener.name}")
         self._reader = asyncio.create_task(self._read(subscription), name="handoff-feed")
 
     async def stop(self) -> None:
         """Stop reading; each listener finishes the events already queued for it."""
         reader, self._reader = self._reader, None
+        self._started = False
         if reader is not None:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -121,17 +127,21 @@ class EventFeed:
             delay = min(self.last_retry, delay * 2)
 
     def _gap(self) -> None:
+        """Events may have been missed: each listener hears so, in order with the events."""
         for listener in self._listeners.values():
-            if listener.on_gap is not None:
-                asyncio.create_task(_safely(listener.name, listener.on_gap()))
+            listener.queue.put_nowait(GAP)
 
     @staticmethod
     async def _work(listener: _Listener) -> None:
         while True:
-            event = await listener.queue.get()
-            if event is None:
+            item = await listener.queue.get()
+            if item is None:
                 return
-            await _safely(listener.name, listener.on_event(event))
+            if item == GAP:
+                if listener.on_gap is not None:
+                    await _safely(listener.name, listener.on_gap())
+            elif isinstance(item, Event):
+                await _safely(listener.name, listener.on_event(item))
 
 
 async def _safely(name: str, work: Awaitable[None]) -> None:

@@ -384,6 +384,14 @@ class HandoffService:
 
     # -- agents --------------------------------------------------------------------------
 
+    async def renew_presence(self, agent: str) -> Agent | None:
+        """Keep an agent's chosen presence alive (the one heartbeat every client calls:
+        an open console, the Telegram desk); an agent who chose offline stays offline."""
+        profile = await self.store.get_agent(agent)
+        if profile is None or profile.presence == "offline":
+            return profile
+        return await self.set_presence(agent, profile.presence)
+
     async def set_presence(self, agent: str, presence: str, *, capacity: int | None = None,
                            skills: Iterable[str] | None = None) -> Agent:
         """Set (or heartbeat) an agent's presence; also registers a new agent.

@@ -78,6 +78,7 @@ class Topic(BaseModel):
     question: Text = Field(min_length=2, max_length=60)
     phrasings: list[Text] = Field(min_length=1, max_length=200)
     answers: list[Text] = Field(min_length=1, max_length=20)
+    #: Follow-up questions as buttons; none: the intent's quick replies.
     quick_replies: list[Text] = Field(default_factory=list, max_length=6)
     #: A promotion's answer is said only inside these dates (有效期, shop-local).
     valid_from: date | None = None

@@ -85,7 +85,9 @@ class Say:
         topic = self.topic
         if topic is None:
             return None
-        self.utter(topic.answers, topic.quick_replies)
+        holder = self.brain.library.topics[topic.id][0]
+        # A topic without quick replies of its own offers its intent's.
+        self.utter(topic.answers, topic.quick_replies or holder.quick_replies)
         events: Events = [SlotSet("topic", topic.id), SlotSet("unanswered", 0)]
         if topic.notify_agent:
             events += [SlotSet("handoff_reason", "topic_notify"), ConversationPaused()]

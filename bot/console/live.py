@@ -1,7 +1,8 @@
 """/console/ws: handoff events pushed to agents' consoles, and the presence heartbeat.
 
-Each bot process holds ONE subscription to ``HandoffService.events()`` (the :class:`Hub`,
-started with the app) and fans every event out to the consoles connected to it. Events
+Each bot process holds ONE subscription to the handoff events (``Services.events``, the
+bridge and Telegram listen to it too); the :class:`Hub` fans every event out to the
+consoles connected to this process. Events
 from every process arrive (Redis pub/sub), so an agent on process B sees a ticket a
 shopper opened on process A. One subscription per process rather than per open tab,
 because on Redis each subscription holds a connection from the client's pool for as long
@@ -33,7 +34,7 @@ from bot.console.errors import error_response
 from bot.services import Services
 from bot.web.auth import AUTH
 from bot.web.keys import SERVICES, services_of
-from handoff import Event, HandoffError, HandoffService, HandoffUnavailable
+from handoff import Event, HandoffError, HandoffUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ class Hub:
     def __init__(self, backlog: int = BACKLOG) -> None:
         self.backlog = backlog
         self.queues: set[asyncio.Queue[Frame]] = set()
-        self.ready = asyncio.Event()
 
     def join(self) -> asyncio.Queue[Frame]:
         queue: asyncio.Queue[Frame] = asyncio.Queue(maxsize=self.backlog)
@@ -91,21 +91,13 @@ class Hub:
             else:
                 queue.put_nowait(item)
 
-    async def run(self, handoff: HandoffService) -> None:
-        """Follow events until cancelled (a subscription that fails is started again)."""
-        while True:
-            try:
-                async with handoff.events() as events:
-                    self.ready.set()
-                    self.publish(RESYNC)  # after a gap, consoles re-read what they show
-                    async for event in events:
-                        if event.kind in FORWARD:
-                            self.publish(frame(event))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("console event hub failed; subscribing again")
-            await asyncio.sleep(1.0)
+    async def on_event(self, event: Event) -> None:
+        if event.kind in FORWARD:
+            self.publish(frame(event))
+
+    async def on_gap(self) -> None:
+        """Events may have been missed: consoles re-read what they show."""
+        self.publish(RESYNC)
 
 
 SOCKETS: web.AppKey[set[web.WebSocketResponse]] = web.AppKey("console_sockets", set)
@@ -187,24 +179,24 @@ async def _heartbeat(services: Services, agent: str, ws: web.WebSocketResponse,
         except web.HTTPException:
             pass  # the account store is unreachable for a moment: keep the agent connected
         try:
-            profile = await services.handoff.store.get_agent(agent)
-            if profile is not None and profile.presence != "offline":
-                await services.handoff.set_presence(agent, profile.presence)
+            await services.handoff.renew_presence(agent)
         except (HandoffError, HandoffUnavailable) as exc:
             log.warning("console heartbeat for %s failed: %s", agent, exc)
         await asyncio.sleep(HEARTBEAT)
 
 
 async def run_hub(app: web.Application) -> AsyncIterator[None]:
-    """Cleanup context: the hub follows events for as long as the app runs."""
-    hub = app[HUB]
-    task = asyncio.create_task(hub.run(app[SERVICES].handoff))
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(hub.ready.wait(), 10)
+    """Cleanup context: the hub listens to the process's event feed while the app runs."""
+    feed = app[SERVICES].events
+    name = f"console-{id(app)}"
+    if feed is not None:
+        feed.listen(name, app[HUB].on_event, app[HUB].on_gap)
+        await feed.start()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(feed.ready.wait(), 10)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    if feed is not None:
+        await feed.unlisten(name)
 
 
 async def close_all(app: web.Application) -> None:

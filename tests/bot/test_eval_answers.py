@@ -16,8 +16,8 @@ from tests.bot.test_cli import run
 LINES = [
     Example("hello", "你好", "greeting"),
     Example("cotton", "这件是纯棉的吗", "presale"),
-    Example("when", "多久能到", "logistics"),
-    Example("parcel", "我的快递到哪了", "logistics"),
+    Example("when", "什么时候到", "logistics"),
+    Example("parcel", "物流", "logistics"),
     Example("vague", "这个怎么样", "presale"),
     Example("noise", "啊啊", "other"),
     Example("thanks", "好的谢谢", "other"),

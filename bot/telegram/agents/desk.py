@@ -25,6 +25,7 @@ from bot.telegram.agents.topic_posts import TopicPoster
 from bot.telegram.context_card import Texts
 from bot.telegram.sender import TelegramSender
 from bot.telegram.topics import TopicStore, make_topic_store
+from handoff import EventFeed
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,11 @@ class AgentDesk:
         self.presence = Presence(self.group, heartbeat)
         self.actions = TicketActions(self.group, self.members)
         self.handlers = GroupHandlers(self.group, self.members, self.actions, self.presence)
-        #: Set once handoff events are followed.
-        self.ready = self.events.ready
+        #: The process's handoff events (one subscription, shared with the bridge and the
+        #: console); set ready while it is live.
+        self.feed = services.events or EventFeed(services.handoff.events)
+        self.ready = self.feed.ready
+        self._listener = f"telegram-agents-{id(self)}"
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -72,18 +76,15 @@ class AgentDesk:
     async def start(self) -> None:
         """Subscribe to handoff events now (none published from here on is missed), then
         follow them, check the group and renew Telegram agents' presence in the background."""
-        events = self.group.services.handoff.events()
-        try:
-            await events.start()
-        except Exception as exc:  # Redis down: the follower retries
-            log.warning("telegram agents: cannot subscribe to handoff events yet (%s)", exc)
+        self.feed.listen(self._listener, self.events.accept)
+        await self.feed.start()
         self._tasks = [
-            asyncio.create_task(self.events.follow(events), name="telegram-agents"),
             asyncio.create_task(self.presence.keep_renewing(), name="telegram-agents-presence"),
             asyncio.create_task(self._check_group(), name="telegram-agents-check")]
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop following events, finish the posts already queued, close the topic store."""
+        await self.feed.unlisten(self._listener)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -11,7 +11,6 @@ back (its echo mark is taken instead).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable
@@ -57,28 +56,11 @@ class EventsToTopics:
         self.members = members
         self.posts = posts
         self.lanes = Lanes("telegram-topics")
-        #: Set once the subscription is live (and again after each resubscription).
-        self.ready = asyncio.Event()
 
-    async def follow(self, events: Any) -> None:
-        """Read the subscription for ever; resubscribe with back-off when it is lost."""
-        delay = 1.0
-        while True:
-            try:
-                async with events:
-                    self.ready.set()
-                    delay = 1.0
-                    async for event in events:
-                        if event.ticket_id:
-                            self.lanes.submit(event.ticket_id, self._event_job(event))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("telegram agents: handoff events lost (%s); resubscribing in "
-                            "%.0fs", exc, delay)
-            await asyncio.sleep(delay)
-            delay = min(30.0, delay * 2)
-            events = self.group.services.handoff.events()
+    async def accept(self, event: Event) -> None:
+        """From the process's event feed: queue the event on its ticket's lane."""
+        if event.ticket_id:
+            self.lanes.submit(event.ticket_id, self._event_job(event))
 
     def _event_job(self, event: Event) -> Callable[[], Any]:
         async def job() -> None:

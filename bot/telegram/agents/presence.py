@@ -60,9 +60,7 @@ class Presence:
                                          self.heartbeat):
             return
         for name in await self.group.topics.agents():
-            profile = await services.handoff.store.get_agent(name)
-            if profile is not None and profile.presence != "offline":
-                await services.handoff.set_presence(name, profile.presence)
+            await services.handoff.renew_presence(name)
 
     async def keep_renewing(self) -> None:
         """The heartbeat: renew every ``heartbeat`` seconds until cancelled."""
