@@ -5,10 +5,12 @@ Usage (from the repo root)::
     .venv/bin/python bench/classify.py                  # 20,000 messages, training x3
     .venv/bin/python bench/classify.py --messages 50000 --json
 
-Part 1, one core, one plain loop: for every message the engine's own sequence —
-``normalize(text)``, ``classifier.predict(norm.text)``, ``extract(norm.text)``,
-``score(text, history)`` with the shopper's earlier lines as history — timed per stage
-with ``perf_counter_ns`` (the timer calls cost well under 1 µs a message). The classifier
+Part 1, one core, one plain loop: for every message the engine's own sequence (what
+``intents.understand.Reader.understand`` does) — ``normalize(text)``,
+``classifier.predict(norm.text)``, ``matcher.match(norm.text)`` (the library's topics),
+``extract(norm.text)``, ``score(text, history)`` with the shopper's earlier lines as
+history, then fit, bare number and masking — timed per stage with ``perf_counter_ns`` (the
+timer calls cost well under 1 µs a message). The classifier
 is trained from the default library exactly as the bot does (``Brain.build``). Messages
 come from the mix in ``bench/_common.py`` (about 50 lines, numbers varied per message).
 
@@ -55,15 +57,16 @@ from _common import (  # noqa: E402
 from bot.brain import Brain, canonical  # noqa: E402
 from config.settings import DEFAULT_LIBRARY  # noqa: E402
 from intents.classifier import IntentClassifier, TrainingIntent  # noqa: E402
-from intents.entities import extract  # noqa: E402
+from intents.entities import extract, mask_pii  # noqa: E402
 from intents.normalize import normalize  # noqa: E402
+from intents.preferences import bare_number, detect_fit  # noqa: E402
 from intents.sentiment import score  # noqa: E402
 from scripts_zh.loader import load_library  # noqa: E402
 
 TARGET_RATE = 5000.0  # messages per second
 TARGET_P99_MS = 2.0
 TARGET_TRAIN_S = 1.0
-STAGES = ("normalize", "predict", "entities", "sentiment")
+STAGES = ("normalize", "predict", "topics", "entities", "sentiment", "other")
 HISTORY = 20  # the engine passes the shopper's last lines of the last 20 transcript entries
 CONVERSATION = 10  # lines per simulated conversation (history resets after it)
 
@@ -79,9 +82,10 @@ def _text_caches() -> list[Callable[[], None]]:
     import intents.normalize
     import intents.numbers
     import intents.sentiment
+    import intents.topics
 
     modules = (intents.classifier, intents.entities, intents.features, intents.normalize,
-               intents.numbers, intents.sentiment)
+               intents.numbers, intents.sentiment, intents.topics)
     return [obj.cache_clear for m in modules for obj in vars(m).values()
             if callable(getattr(obj, "cache_clear", None))]
 
@@ -94,6 +98,7 @@ def run_pipeline(brain: Brain, messages: list[tuple[str, str]], max_seconds: flo
     history so that only the new line is unseen — what a line never seen before costs.
     """
     classifier = brain.classifier
+    matcher = brain.reader.matcher
     clears = _text_caches() if cold else []
     n = len(messages)
     totals = [0] * n
@@ -121,16 +126,23 @@ def run_pipeline(brain: Brain, messages: list[tuple[str, str]], max_seconds: flo
         t1 = clock()
         classifier.predict(norm.text)
         t2 = clock()
-        extract(norm.text)
+        matcher.match(norm.text)
         t3 = clock()
-        score(text, history[-HISTORY:])
+        extract(norm.text)
         t4 = clock()
+        score(text, history[-HISTORY:])
+        t5 = clock()
+        detect_fit(norm.text)
+        bare_number(norm.text)
+        mask_pii(text)
+        t6 = clock()
         cpu[i] = cpu_clock() - c0
         history.append(text)
-        totals[i] = t4 - t0
-        stages[0][i], stages[1][i], stages[2][i], stages[3][i] = t1 - t0, t2 - t1, t3 - t2, t4 - t3
+        totals[i] = t6 - t0
+        for stage, (start, end) in enumerate(itertools.pairwise((t0, t1, t2, t3, t4, t5, t6))):
+            stages[stage][i] = end - start
         done = i + 1
-        if t4 > limit:
+        if t6 > limit:
             break
     wall = (clock() - started) / 1e9
     return {"done": done, "wall": wall, "caches": len(clears), "totals": totals[:done],
@@ -269,7 +281,7 @@ def run_training(repeats: int, max_seconds: float) -> dict[str, Any]:
 
 def report(pipe: dict[str, Any], cold: dict[str, Any] | None, train: dict[str, Any],
            build_s: float, pinned: str, warmup: int, overhead_s: float,
-           reference_us: float) -> str:
+           reference_us: float, topics: int = 0) -> str:
     """The tables and the targets (cold and training parts only when they ran)."""
     runs = [("mix (caches warm)", pipe)] + ([("unseen lines (cold)", cold)] if cold else [])
 
@@ -281,8 +293,9 @@ def report(pipe: dict[str, Any], cold: dict[str, Any] | None, train: dict[str, A
     lines = [
         f"kefu understanding pipeline — {time.strftime('%Y-%m-%d %H:%M')}, "
         f"Python {platform.python_version()}, {pinned}, BLAS threads 1",
-        f"normalize + predict + entities + sentiment per message; classifier from the default "
-        f"library (Brain.build {build_s:.2f} s); {warmup} warm-up messages not counted",
+        "normalize + predict + topics + entities + sentiment + fit/number/mask per message;",
+        f"classifier and topics from the default library (Brain.build {build_s:.2f} s, "
+        f"{topics} topics); {warmup} warm-up messages not counted",
         f"machine: reference Python loop {reference_us:.1f} µs (bench/_common.py "
         "reference_loop_us; lower is faster: compare msg/s across machines only with it)",
         "",
@@ -389,7 +402,8 @@ def main(argv: list[str] | None = None) -> int:
                         "train_50x40_s": TARGET_TRAIN_S},
         }, ensure_ascii=False, indent=2))
     else:
-        print(report(pipe, cold, train, build_s, pinned, args.warmup, overhead_s, reference_us))
+        print(report(pipe, cold, train, build_s, pinned, args.warmup, overhead_s, reference_us,
+                     len(brain.library.topics)))
     return 0
 
 

@@ -17,7 +17,8 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, repeat
+from operator import itemgetter
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -30,6 +31,8 @@ CHAR_SHARE = 0.55
 FUZZ_SHARE = 0.25
 #: Phrasings re-read with rapidfuzz per line.
 RERANK = 12
+#: The classifier's shape features (length, question): not about what a line asks.
+SHAPES = ("<len:1>", "<len:s>", "<len:m>", "<len:l>", "<q>", "<empty>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,7 @@ class TopicScore:
 
 def _weighted(block: dict[str, int]) -> dict[str, float]:
     return {f: 1.0 + math.log(n) if n > 1 else 1.0
-            for f, n in block.items() if not f.startswith("<")}
+            for f, n in block.items() if f not in SHAPES}
 
 
 class TopicMatcher:
@@ -67,8 +70,8 @@ class TopicMatcher:
         self._texts = texts  # the normalised phrasings, for rapidfuzz
         self._vocab = vocab
         self._idf = idf
-        #: An unseen feature's weight in a line's norm: a typical (mean) idf, squared.
-        self._unseen = float(np.mean(idf)) ** 2 if len(idf) else 1.0
+        #: idf by feature, and last a typical (mean) idf for features never seen.
+        self._idf_ext = np.append(idf, float(np.mean(idf)) if len(idf) else 1.0)
         self._indptr = indptr  # feature → its postings (phrasing, weight)
         self._indices = indices
         self._data = data
@@ -127,23 +130,30 @@ class TopicMatcher:
         keeps only topics whose intent it accepts)."""
         if not self.topics or not text:
             return ()
-        chars, words = features(text)
-        ids: list[int] = []
-        weights: list[float] = []
-        for block in (_weighted(chars), _weighted(words)):
-            known = [(self._vocab[f], w) for f, w in block.items() if f in self._vocab]
-            if not known:
+        columns: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for block in features(text):
+            for shape in SHAPES:
+                block.pop(shape, None)
+            if not block:
                 continue
-            # Unknown features still count in the line's norm: a line mostly about
-            # something else is not near any phrasing.
-            unknown = sum(w * w for f, w in block.items() if f not in self._vocab)
-            scaled = [w * self._idf[i] for i, w in known]
-            norm = math.sqrt(sum(s * s for s in scaled) + unknown * self._unseen)
-            ids += [i for i, _ in known]
-            weights += [s / norm for s in scaled]  # the postings carry the block's share
-        if not ids:
+            # Unknown features map to the last idf entry (a typical idf): they count in the
+            # line's norm, so a line mostly about something else is near no phrasing.
+            ids = np.fromiter(map(self._vocab.get, block, repeat(-1)), dtype=np.intp,
+                              count=len(block))
+            scaled = self._idf_ext[ids]
+            if len(block) != sum(block.values()):  # a feature seen twice: 1 + log(count)
+                scaled = scaled * (1.0 + np.log(np.fromiter(block.values(), dtype=np.float64,
+                                                            count=len(block))))
+            norm = math.sqrt(float(scaled @ scaled))
+            known = ids >= 0
+            if norm == 0.0 or not known.any():
+                continue
+            columns.append(ids[known])
+            weights.append(scaled[known] / norm)  # the postings carry the block's share
+        if not columns:
             return ()
-        feat = np.asarray(ids, dtype=np.intp)
+        feat = np.concatenate(columns)
         starts = self._indptr[feat]
         lengths = self._indptr[feat + 1] - starts
         total = int(lengths.sum())
@@ -151,24 +161,22 @@ class TopicMatcher:
             return ()
         offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
         positions = np.arange(total) + offsets
-        values = self._data[positions] * np.repeat(np.asarray(weights), lengths)
+        values = self._data[positions] * np.repeat(np.concatenate(weights), lengths)
         scores = np.bincount(self._indices[positions], weights=values,
                              minlength=len(self._texts))
         k = min(RERANK, len(scores))
         best = np.argpartition(-scores, k - 1)[:k]
         blended: dict[int, float] = {}
-        for row in best.tolist():
-            cosine = float(scores[row])
+        texts, owners = self._texts, self._owners
+        for row, cosine in zip(best.tolist(), scores[best].tolist(), strict=True):
             if cosine <= 0.0:
                 continue
-            ratio = fuzz.ratio(text, self._texts[row]) / 100.0
-            value = (1.0 - FUZZ_SHARE) * cosine + FUZZ_SHARE * ratio
-            topic = int(self._owners[row])
+            value = (1.0 - FUZZ_SHARE) * cosine + FUZZ_SHARE * fuzz.ratio(text, texts[row]) / 100.0
+            topic = int(owners[row])
             if value > blended.get(topic, 0.0):
                 blended[topic] = value
-        ranked = sorted(blended.items(), key=lambda item: item[1], reverse=True)
         found: list[TopicScore] = []
-        for topic, value in ranked:
+        for topic, value in sorted(blended.items(), key=itemgetter(1), reverse=True):
             topic_id, intent = self.topics[topic]
             if within is None or within(intent):
                 found.append(TopicScore(topic_id, intent, round(min(value, 1.0), 4)))
