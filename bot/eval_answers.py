@@ -117,10 +117,16 @@ async def answer(settings: Settings, brain: Brain, examples: Sequence[Example], 
                 lines.append(AnsweredLine(
                     id=ex.id, label=ex.label, text=ex.text, intent=turn.intent,
                     topic=turn.topic, action=turn.action, status=turn.status,
-                    reply=" / ".join(r.text for r in turn.replies), category=category(turn)))
+                    reply=reply_text(turn), category=category(turn)))
         finally:
             await services.close()
     return Answers(lines, at, agents_online)
+
+
+def reply_text(turn: Turn) -> str:
+    """All the shopper sees: the replies joined with " / ", each quick reply in brackets
+    (猜你想问 says its questions only as buttons)."""
+    return " / ".join(r.text + "".join(f" [{b}]" for b in r.buttons) for r in turn.replies)
 
 
 def write_replies(answers: Answers, path: str | Path) -> None:

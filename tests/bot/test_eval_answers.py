@@ -89,6 +89,8 @@ def test_eval_answers_json_and_replies(tmp_path: Path) -> None:
     assert [r["id"] for r in rows] == [ex.id for ex in LINES]
     assert set(rows[0]) == {"id", "label", "text", "intent", "topic", "action", "status",
                             "reply"}
+    when = next(r for r in rows if r["id"] == "when")
+    assert when["action"] == "action_suggest" and when["reply"].count(" [") >= 2
     person = rows[-1]
     assert person["status"] == "waiting" and " / " in person["reply"]
     plain = run("eval", str(data), "--answers", "--agents-online")
