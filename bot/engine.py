@@ -70,6 +70,8 @@ SUGGEST_SPREAD = 0.12
 SUGGEST_MAX = 3
 #: Follow-ups ("那运费呢", "都一个星期了") are short; longer lines stand on their own.
 FOLLOW_UP_CHARS = 10
+#: A follow-up's topic among the last topic's intent needs only this much.
+FOLLOW_UP_NEAR = 0.22
 
 
 class HandoffPort(Protocol):
@@ -291,8 +293,13 @@ class Engine:
             gives = set(u.kinds) | ({"fit"} if u.fit else set())
             if dialog == "sizing" and u.number is not None:
                 gives.add("height")
-            if (gives & DIALOG_SLOTS[dialog]) or top.intent == dialog:
-                topic = self._topic_of(brain, u, top.intent)
+            topic = self._topic_of(brain, u, top.intent) or self._follow_up(brain, state, u)
+            # A short line that is about nothing else ("都一个星期了") goes on with the
+            # dialogue, which asks for what it still needs.
+            goes_on = (len(u.normalized) <= FOLLOW_UP_CHARS and topic is None
+                       and (top.intent == "fallback" or top.confidence < threshold))
+            if (gives & DIALOG_SLOTS[dialog]) or top.intent == dialog or goes_on or (
+                    topic is not None and topic.intent == dialog):
                 return Route(DIALOG_ACTIONS[dialog], dialog, top.confidence,
                              topic if topic and topic.intent == dialog else None)
             control.active_dialog = None
@@ -378,16 +385,16 @@ class Engine:
 
     def _follow_up(self, brain: Brain, state: ConversationState,
                    u: Understanding) -> TopicScore | None:
-        """A short line after a topic ("那运费呢", "都一个星期了") read with that topic's
-        question; a different topic of the same intent that then stands out is the answer."""
+        """A short line after a topic ("那运费呢" after 包邮吗) read among the topics of that
+        topic's intent: the conversation says what it is about, so a weaker match there is
+        the answer (never the topic just answered)."""
         previous = brain.library.topics.get(state.control.topic or "")
         if previous is None or len(u.normalized) > FOLLOW_UP_CHARS:
             return None
         intent, topic = previous
-        found = brain.reader.matcher.match(f"{topic.question} {u.normalized}",
-                                           within=intent.name.__eq__)
+        found = brain.reader.matcher.match(u.normalized, within=intent.name.__eq__)
         found = tuple(t for t in found if t.topic != topic.id and self._usable(brain, t.topic))
-        if found and found[0].score >= TOPIC_NEAR:
+        if found and found[0].score >= FOLLOW_UP_NEAR:
             return found[0]
         return None
 

@@ -19,6 +19,8 @@ _s2t = opencc.OpenCC("s2t")
 _PUNCT_RUN = re.compile(r"([!?.,~。，！？、…~\-_=*#])\1+")
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202f\ufeff]")
+#: What a line made only of emoji reads as (like the shop apps' own [微笑] stickers).
+EMOJI_ONLY = "[表情]"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 #: Characters that are never emoji: a line made only of these skips the per-character check.
 _PLAIN = re.compile(r"[0-9A-Za-z\u4e00-\u9fff\s,.!?:;，。！？、：；（）()“”\"'%/+\-]*")
@@ -68,4 +70,7 @@ def normalize(text: str) -> Normalized:
         traditional = False
     text = _PUNCT_RUN.sub(r"\1", text)
     text = _SPACES.sub(" ", text).strip()
+    if not text and emoji:
+        # A line of emoji only (👍, 😊) still says something: the library can answer it.
+        text = EMOJI_ONLY
     return Normalized(text=text, traditional=traditional, emoji=emoji)

@@ -34,6 +34,12 @@ def _key(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
+def _phrasing_key(text: str) -> str:
+    """What two topics' phrasings share when they read the same: letters and digits; a line
+    of emoji or signs only reads as any other such line (the matcher sees [表情])."""
+    return _key(text) or ("<symbols>" if text.strip() else "")
+
+
 def check_library(library: Library, texts: Mapping[str, str]) -> list[Problem]:
     """Cross-file checks; severity 'error' blocks loading, 'warning' is advice."""
     problems: list[Problem] = []
@@ -106,7 +112,7 @@ def _topic_problems(library: Library, texts: Mapping[str, str],
                                         f"{MIN_PHRASINGS} as shoppers write them",
                                         severity="warning"))
             for i, phrasing in enumerate([topic.question, *topic.phrasings]):
-                key = _key(phrasing)
+                key = _phrasing_key(phrasing)
                 if not key:
                     continue
                 owner = owners.get(key)
