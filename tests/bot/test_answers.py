@@ -107,7 +107,7 @@ async def test_a_promotion_is_not_answered_outside_its_dates(services: Services)
 
     from scripts_zh.models import Topic
 
-    old = Topic(id="promo_double_twelve", question="双十二活动", phrasings=["双十二有活动吗"], answers=["有"],
-                valid_until=date(2020, 12, 12))
+    old = Topic(id="promo_double_twelve", question="双十二活动", phrasings=["双十二有活动吗"],
+                answers=["有"], valid_until=date(2020, 12, 12))
     assert not old.valid_on(date(2026, 12, 4))
     assert old.valid_on(date(2020, 12, 1))
