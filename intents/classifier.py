@@ -141,8 +141,8 @@ class IntentClassifier:
                 and self._table.shape == (len(self._vocab) + 1, len(self.labels) + 1)
                 and len(self._bias) == len(self.labels))
 
-    def predict(self, text: str, top: int = 5) -> Prediction:
-        """Rank the ``top`` likeliest intents for one normalised line (confidences over all)."""
+    def _logits(self, text: str) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Per-label sums of the two blocks and each block's scale (1/norm)."""
         chars, words = _blocks(text, self._keyword_scan, self._keyword_features)
         # Lookups run in C (map, fromiter); unknown features map to the zero last row.
         n_chars = len(chars)
@@ -156,19 +156,33 @@ class IntentClassifier:
                                           dtype=np.float64, count=n))
             rows[:, :-1] *= tf[:, None]
             rows[:, -1] *= tf * tf
-        char_sum = rows[:n_chars].sum(axis=0).tolist()
-        word_sum = rows[n_chars:].sum(axis=0).tolist()
-        char_norm, word_norm = char_sum.pop(), word_sum.pop()
+        char_sum = rows[:n_chars].sum(axis=0)
+        word_sum = rows[n_chars:].sum(axis=0)
+        char_norm, word_norm = float(char_sum[-1]), float(word_sum[-1])
         char_scale = 1.0 / math.sqrt(char_norm) if char_norm > 0 else 0.0
         word_scale = 1.0 / math.sqrt(word_norm) if word_norm > 0 else 0.0
+        return char_sum[:-1], word_sum[:-1], char_scale, word_scale
+
+    def predict(self, text: str, top: int = 5) -> Prediction:
+        """Rank the ``top`` likeliest intents for one normalised line (confidences over all)."""
+        char_sum, word_sum, char_scale, word_scale = self._logits(text)
         scores = [b + c * char_scale + w * word_scale
-                  for b, c, w in zip(self._bias, char_sum, word_sum, strict=True)]
+                  for b, c, w in zip(self._bias, char_sum.tolist(), word_sum.tolist(),
+                                     strict=True)]
         # Eleven-odd labels: a softmax in plain Python beats numpy's per-call overhead.
         peak = max(scores)
         exps = [math.exp(s - peak) for s in scores]
         total = sum(exps)
         order = sorted(range(len(exps)), key=exps.__getitem__, reverse=True)[:top]
         return Prediction(tuple(Scored(self.labels[i], exps[i] / total) for i in order))
+
+    def distribution(self, text: str) -> np.ndarray:
+        """Every label's probability for one normalised line, in ``labels`` order (numpy
+        all the way: for hundreds of labels, such as the library's topics)."""
+        char_sum, word_sum, char_scale, word_scale = self._logits(text)
+        scores = np.asarray(self._bias) + char_sum * char_scale + word_sum * word_scale
+        exps = np.exp(scores - scores.max())
+        return exps / exps.sum()
 
 
 #: A regex finding every keyword occurrence, and each keyword's features ``<kw:intent>``.

@@ -7,6 +7,7 @@ import pytest
 
 from bot.services import Services
 from bot.turn import Incoming, Turn
+from scripts_zh.renderer import render
 
 
 async def say(services: Services, text: str, chat: str = "a1") -> Turn:
@@ -14,9 +15,12 @@ async def say(services: Services, text: str, chat: str = "a1") -> Turn:
 
 
 def answers(services: Services, topic: str) -> list[str]:
-    found = services.brains.current.library.topic(topic)
+    """The topic's answers as a shopper sees them (rendered)."""
+    brain = services.brains.current
+    found = brain.library.topic(topic)
     assert found is not None, topic
-    return list(found.answers)
+    context = {"shop_name": brain.shop_name, "customer_name": "", "slots": {}}
+    return [render(a, context) for a in found.answers]
 
 
 @pytest.mark.parametrize(("text", "topic"), [
@@ -24,7 +28,7 @@ def answers(services: Services, topic: str) -> list[str]:
     ("这件是纯棉的吗", "material_cotton"),
     ("发什么快递", "presale_courier"),
     ("退货运费谁出", "refund_return_shipping_who"),
-    ("好的谢谢", "thanks_acknowledged"),
+    ("好的谢谢", "thanks_thank_you"),
     ("會起球嗎", "pilling"),  # Traditional in, the same topic
 ])
 async def test_the_question_asked_gets_its_own_answer(services: Services, text: str,
@@ -72,7 +76,7 @@ async def test_small_talk_gets_a_short_reply_never_a_menu(services: Services, te
 
 
 async def test_near_topics_are_offered_and_picking_one_answers_it(services: Services) -> None:
-    turn = await say(services, "什么时候到", chat="guess")
+    turn = await say(services, "你们家衣服质量怎么样啊", chat="guess")
     assert turn.action == "action_suggest"
     assert 2 <= len(turn.suggested) <= 3
     library = services.brains.current.library
