@@ -59,7 +59,7 @@ class Services:
                                  queue_limit=settings.hours.queue_limit)
         channels = Channels()
         bridge = HandoffBridge(settings, brains, store, handoff, channels, users, clock=clock)
-        engine = Engine(settings, brains, store, handoff=bridge, observer=editor.hits,
+        engine = Engine(settings, brains, store, handoff=bridge, observer=editor,
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
                    handoff=handoff, bridge=bridge, channels=channels, editor=editor)

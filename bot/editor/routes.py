@@ -35,6 +35,7 @@ from bot.editor.publishing import (
     try_page,
     versions_page,
 )
+from bot.editor.unanswered_pages import add_phrasing, forget, unanswered_page
 from bot.web import assets
 from bot.web.keys import SERVICES
 
@@ -63,6 +64,9 @@ def setup(app: web.Application) -> None:
     r.add_post("/editor/files/{path:.+}/delete", file_delete)
     r.add_get("/editor/files/{path:.+}", file_page)
     r.add_post("/editor/files/{path:.+}", file_save)
+    r.add_get("/editor/unanswered", unanswered_page)
+    r.add_post("/editor/unanswered/add", add_phrasing)
+    r.add_post("/editor/unanswered/forget", forget)
     r.add_get("/editor/try", try_page)
     r.add_post("/editor/try", try_page)
     r.add_post("/editor/publish", publish)

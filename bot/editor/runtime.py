@@ -1,4 +1,5 @@
-"""The editor's share of a bot process: version store, trained store, hit counter, reloader.
+"""The editor's share of a bot process: version store, trained store, hit counter, unanswered
+lines, reloader.
 
 Built by ``Services.build`` from Settings (files in the data folder, or Redis when
 KEFU_REDIS_URL is set). At start-up the current published version is loaded if there is
@@ -21,6 +22,12 @@ from bot.brain import Brain, BrainHolder
 from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
+from bot.editor.unanswered import (
+    FileUnansweredLog,
+    MemoryUnansweredLog,
+    RedisUnansweredLog,
+    UnansweredLog,
+)
 from config import Settings
 from config.redis_client import connect
 from scripts_zh.loader import LibraryError, load_library, parse_library, read_texts
@@ -53,6 +60,15 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
+def make_unanswered(settings: Settings, hits: HitCounter) -> UnansweredLog:
+    """Beside the hit counts: the same Redis client, or the data folder."""
+    if isinstance(hits, RedisHitCounter):
+        return RedisUnansweredLog(hits.redis)
+    if isinstance(hits, FileHitCounter):
+        return FileUnansweredLog(settings.data_dir / "library" / "unanswered.json")
+    return MemoryUnansweredLog()
+
+
 async def _published(settings: Settings) -> tuple[Version | None, bytes | None]:
     versions, trained, _ = make_stores(settings)
     try:
@@ -74,6 +90,7 @@ class EditorRuntime:
     shipped: dict[str, str]
     running: int = 0
     reloader: Reloader | None = None
+    unanswered_lines: UnansweredLog = field(default_factory=MemoryUnansweredLog)
     _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
@@ -85,7 +102,16 @@ class EditorRuntime:
             log.warning("library folder unreadable: %s", exc)
             shipped = {}
         return cls(settings=settings, versions=versions, trained=trained, hits=hits,
-                   shipped=shipped)
+                   shipped=shipped, unanswered_lines=make_unanswered(settings, hits))
+
+    # -- the engine's RouteObserver: both only touch local buffers --------------------------
+
+    def route_chosen(self, intent: str | None, action: str) -> None:
+        self.hits.route_chosen(intent, action)
+
+    def unanswered(self, text: str, intent: str | None, action: str, best_topic: str | None,
+                   score: float) -> None:
+        self.unanswered_lines.unanswered(text, intent, action, best_topic, score)
 
     def startup_brain(self) -> Brain:
         """The current published version's Brain, or the library folder's when there is none.
@@ -141,6 +167,8 @@ class EditorRuntime:
             await asyncio.sleep(FLUSH_EVERY)
             with contextlib.suppress(Exception):
                 await self.hits.flush()
+            with contextlib.suppress(Exception):
+                await self.unanswered_lines.flush()
 
     async def stop(self) -> None:
         if self.reloader is not None:
@@ -152,6 +180,8 @@ class EditorRuntime:
                 await flusher
         with contextlib.suppress(Exception):
             await self.hits.flush()
+        with contextlib.suppress(Exception):
+            await self.unanswered_lines.flush()
 
     async def close(self) -> None:
         """Stop, then close the stores (with Redis they share one client)."""

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from bot.brain import Brain, BrainHolder, canonical
-from bot.engine import Engine
+from bot.engine import TOPIC_NEAR, UNANSWERED_ACTIONS, Engine
 from bot.storage import MemoryConversationStore
 from bot.turn import Incoming, Reply, Turn
 from config import Settings
@@ -75,6 +75,8 @@ class Trial:
     variants: list[Variant] = field(default_factory=list)
     #: Where the variants come from: topic, system:<key>, intent, or "" (none).
     source: str = ""
+    #: A shopper's line like this one is listed on the 没答上的问题 page.
+    unanswered: bool = False
 
 
 def _hit(brain: Brain, topic_id: str, intent: str, score: float) -> TopicHit:
@@ -142,7 +144,11 @@ async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
                  entities=entities, replies=list(turn.replies), status=turn.status,
                  normalized=norm.text, traditional=norm.traditional, slots=dict(turn.slots),
                  confidence=turn.confidence, topic=topic, runners_up=runners_up,
-                 variants=variants, source=source)
+                 variants=variants, source=source,
+                 unanswered=turn.topic is None and (
+                     turn.action in UNANSWERED_ACTIONS or (
+                         turn.action == "action_reply"
+                         and (near[0].score if near else 0.0) < TOPIC_NEAR)))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.services import Services
+from bot.turn import Incoming
 from tests.editor.helpers import add_accounts, browser, running_site
 
 
@@ -45,7 +46,7 @@ async def test_try_shows_the_matched_topic_runners_up_and_every_answer(
 
         # No topic: the intent's generic replies, every one listed, the said one marked.
         page = await boss.post("/editor/try", {"text": "这件薄的还是厚的"})
-        assert "没有匹配到问题" in page and "/editor/unanswered" not in _section(
+        assert "没有匹配到问题" in page and "/editor/unanswered" in _section(
             page, 'id="trial-topic"', "</p>")
         variants = _section(page, 'id="trial-variants"', "</ol>")
         replies = library.intents["presale"].replies
@@ -57,3 +58,69 @@ async def test_try_shows_the_matched_topic_runners_up_and_every_answer(
         page = await boss.post("/editor/try", {"text": "你们老板是谁"})
         assert "系统话术 <code>clarify</code>" in page or "系统话术 <code>fallback</code>" in page
         assert "没答上的问题" in page
+
+
+async def test_unanswered_lines_are_grouped_masked_and_added_as_phrasings_in_one_click(
+        site: str, services: Services) -> None:
+    assert services.editor is not None
+    for i, text in enumerate(["这件薄的还是厚的", "你们老板是谁", "这件薄的还是厚的？",
+                              "这件是纯棉的吗", "这件薄的还是厚的呀",
+                              "我手机13812345678 你们老板是谁啊"]):
+        await services.engine.handle(Incoming("web", f"u{i}", text))
+    async with browser(site, "boss") as boss:
+        page = await boss.get("/editor/unanswered")
+        groups = _section(page, 'id="unanswered-groups"', "</table>")
+        rows = groups.split('<tr data-group=')[1:]
+        assert len(rows) == 3, rows
+        phone_row, thick_row, boss_row = rows  # newest first
+        assert "13812345678" not in page and "我手机138****5678 你们老板是谁啊" in phone_row
+        assert "你们老板是谁" in boss_row and '<td class="count">1</td>' in boss_row
+        assert "这件薄的还是厚的呀" in thick_row and '<td class="count">3</td>' in thick_row
+        assert 'name="topic" list="topic-list" value="thickness"' in thick_row
+        assert "纯棉" not in groups  # answered by its topic, not listed
+        assert '<option value="material_cotton">' in page
+
+        page = await boss.post("/editor/unanswered/add",
+                               {"text": "这件薄的还是厚的呀", "topic": "thickness"})
+        assert "已加为问题 thickness 的相似问法" in page
+        groups = _section(page, 'id="unanswered-groups"', "</table>")
+        assert "薄的还是厚的" not in groups and "1 组已经加到草稿的问题里" in page
+        draft = await services.editor.versions.get_draft("boss")
+        assert draft is not None
+        presale = draft.texts["intents/presale.yaml"]
+        assert presale.startswith("# 售前")  # comments kept
+        assert '      - "这件薄的还是厚的呀"\n    answers:' in presale
+        # The live bot is unchanged until the manager publishes.
+        turn = await services.engine.handle(Incoming("web", "before", "这件薄的还是厚的呀"))
+        assert turn.topic is None
+        await boss.post("/editor/publish", {"note": "加问法"})
+        turn = await services.engine.handle(Incoming("web", "after", "这件薄的还是厚的呀"))
+        assert turn.topic == "thickness"
+        thickness = services.brains.current.library.topic("thickness")
+        assert thickness is not None and "这件薄的还是厚的呀" in thickness.phrasings
+
+
+async def test_adding_to_an_unknown_topic_or_an_empty_line_is_refused_in_chinese(
+        site: str, services: Services) -> None:
+    await services.engine.handle(Incoming("web", "u1", "你们老板是谁"))
+    async with browser(site, "boss") as boss:
+        await boss.get("/editor/unanswered")
+        page = await boss.post("/editor/unanswered/add",
+                               {"text": "你们老板是谁", "topic": "nope", "row": "1"},
+                               status=400)
+        assert "“加到哪个问题”：草稿里没有编号为“nope”的问题" in page
+        page = await boss.post("/editor/unanswered/add", {"text": " ", "topic": "thickness"},
+                               status=400)
+        assert "“要加的问法”不能为空" in page
+        page = await boss.post("/editor/unanswered/add",
+                               {"text": "长" * 201, "topic": "thickness"}, status=400)
+        assert "最多 200 个字" in page
+        assert await _draft_of(services, "boss") is None  # nothing saved
+        page = await boss.post("/editor/unanswered/forget", {"line": "你们老板是谁"})
+        assert "已忽略" in page and 'id="unanswered-empty"' in page
+
+
+async def _draft_of(services: Services, user: str) -> dict[str, str] | None:
+    assert services.editor is not None
+    draft = await services.editor.versions.get_draft(user)
+    return draft.texts if draft else None
