@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import AsyncIterator
+from urllib.parse import quote
 
+import aiohttp
 import pytest
 
 from bot.services import Services
@@ -124,3 +126,75 @@ async def _draft_of(services: Services, user: str) -> dict[str, str] | None:
     assert services.editor is not None
     draft = await services.editor.versions.get_draft(user)
     return draft.texts if draft else None
+
+
+def _topic_form(csrf: str, question: str, phrasings: list[str], answers: list[str],
+                quick: list[str] | None = None, **extra: str) -> aiohttp.FormData:
+    form = aiohttp.FormData({"csrf": csrf, "question": question,
+                             "phrasings": "\n".join(phrasings),
+                             "quick_replies": "\n".join(quick or []), **extra})
+    for answer in answers:
+        form.add_field("answer", answer)
+    return form
+
+
+async def test_topics_are_searched_edited_added_and_moved_on_the_intent_page(
+        site: str, services: Services) -> None:
+    library = services.brains.current.library
+    cotton = library.topic("material_cotton")
+    assert cotton is not None
+    async with browser(site, "boss") as boss:
+        page = await boss.get("/editor/intents/presale")
+        assert 'id="topic-material_cotton"' in page and 'id="topic-thickness"' in page
+        page = await boss.get("/editor/intents/presale?q=" + quote("纯棉"))
+        assert 'id="topic-material_cotton"' in page and 'id="topic-thickness"' not in page
+
+        page = await boss.post("/editor/intents/presale/topics/material_cotton", _topic_form(
+            boss.csrf, cotton.question, [*cotton.phrasings[1:], "纯棉的不"],
+            ["亲，是纯棉的哦 A", "亲，是纯棉的哦 B"], ["会缩水吗"]))
+        assert "已保存到你的草稿" in page and 'id="topic-material_cotton" open' in page
+        page = await boss.post("/editor/intents/presale/topics", aiohttp.FormData({
+            "csrf": boss.csrf, "id": "engraving", "question": "能刻字吗",
+            "phrasings": "可以刻字吗\n能帮忙刻个名字吗\n刻字收费吗\n能刻英文吗\n刻字要多久",
+            "answer": "亲，可以备注刻字内容，我们免费刻好～", "quick_replies": ""}))
+        assert "已创建" in page and 'id="topic-engraving" open' in page
+        page = await boss.post("/editor/intents/presale/topics/material_cotton/move",
+                               {"phrasing": "纯棉的不", "to": "engraving"})
+        assert "问法已移到另一个问题" in page
+        draft = await _draft_of(services, "boss")
+        assert draft is not None and draft["intents/presale.yaml"].startswith("# 售前")
+        await boss.post("/editor/publish", {"note": "问题"})
+    library = services.brains.current.library
+    cotton = library.topic("material_cotton")
+    engraved = library.topic("engraving")
+    assert cotton is not None and engraved is not None
+    assert cotton.answers == ["亲，是纯棉的哦 A", "亲，是纯棉的哦 B"]
+    assert cotton.quick_replies == ["会缩水吗"] and "纯棉的不" not in cotton.phrasings
+    assert "纯棉的不" in engraved.phrasings and library.topics["engraving"][0].name == "presale"
+    turn = await services.engine.handle(Incoming("web", "g1", "能帮忙刻个名字吗"))
+    assert turn.topic == "engraving"
+
+
+async def test_topic_errors_are_shown_in_chinese_next_to_the_field(
+        site: str, services: Services) -> None:
+    async with browser(site, "boss") as boss:
+        await boss.get("/editor/intents/presale")
+        page = await boss.post("/editor/intents/presale/topics/material_cotton", _topic_form(
+            boss.csrf, "纯", ["长" * 201], []), status=400)
+        topic = _section(page, 'id="topic-material_cotton" open', "</details>")
+        assert "不能为空" in topic and "第 1 条：太长了，最多 200 个字" in topic
+        assert "长" * 201 in topic  # shown as typed
+        page = await boss.post("/editor/intents/presale/topics", aiohttp.FormData({
+            "csrf": boss.csrf, "id": "thickness", "question": "厚吗", "phrasings": "厚不厚",
+            "answer": "亲"}), status=400)
+        assert "已经有这个编号的问题了" in _section(page, 'id="topic-new" open', "</details>")
+        page = await boss.post("/editor/intents/presale/topics/material_cotton/move",
+                               {"phrasing": "没有这句", "to": "nope"}, status=400)
+        assert "这个问题里没有这条问法" in page and "草稿里没有这个编号的问题" in page
+        assert await _draft_of(services, "boss") is None
+        # A library problem inside a topic is shown on that topic, with file and line.
+        await boss.post("/editor/intents/presale/topics/material_cotton", _topic_form(
+            boss.csrf, "这件是纯棉的吗", ["是纯棉的吗"], ["亲，{{ price }} 元"]))
+        page = await boss.get("/editor/intents/presale")
+        topic = _section(page, 'id="topic-material_cotton"', "</details>")
+        assert "price" in topic and "intents/presale.yaml:" in topic
