@@ -63,11 +63,13 @@ class Brain:
         return cls(library, classifier, shop_name, version or library.digest)
 
 
-def match_topics(library: Library) -> TopicMatcher:
-    """The matcher over every topic's standard question and phrasings."""
+def match_topics(library: Library, classifier: IntentClassifier | None = None) -> TopicMatcher:
+    """The matcher over every topic's standard question and phrasings (``classifier``: the
+    topic classifier trained before, e.g. by the process that published the library)."""
     return TopicMatcher.build(
         (TrainingTopic(topic.id, intent.name, [topic.question, *topic.phrasings])
-         for intent in library.intents.values() for topic in intent.topics), canonical)
+         for intent in library.intents.values() for topic in intent.topics), canonical,
+        classifier=classifier)
 
 
 #: The Brain a message is being answered with (module-level: the holder must stay picklable

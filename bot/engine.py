@@ -73,6 +73,8 @@ SUGGEST_MAX = 3
 FOLLOW_UP_CHARS = 10
 #: A follow-up's topic needs this share among the last topic's intent's topics.
 FOLLOW_UP_SHARE = 0.3
+#: Routes that answer no question of the library: the line is an unanswered one.
+UNANSWERED_ACTIONS = frozenset({"action_fallback", "action_clarify", "action_suggest"})
 
 
 class HandoffPort(Protocol):
@@ -92,9 +94,13 @@ class HandoffPort(Protocol):
 
 
 class RouteObserver(Protocol):
-    """Told of every routed message (the editor's hit counts)."""
+    """Told of every routed message (the editor's hit counts and unanswered lines)."""
 
     def route_chosen(self, intent: str | None, action: str) -> None: ...
+
+    def unanswered(self, text: str, intent: str | None, action: str, best_topic: str | None,
+                   score: float) -> None:
+        """A line no topic answered; ``text`` is masked (no personal data)."""
 
 
 @dataclass(frozen=True)
@@ -198,9 +204,15 @@ class Engine:
                                                if e.role == "shopper"])
         if u.chinese:
             state.traditional = u.traditional
+        picking = bool(state.control.clarify_options or state.control.suggested)
         route = self._route(brain, state, u)
         if self.observer is not None:
             self.observer.route_chosen(route.intent, route.action)
+            if unanswered(route, u, picking):
+                best = u.topics[0] if u.topics else None
+                self.observer.unanswered(u.masked, route.intent, route.action,
+                                         best.topic if best else None,
+                                         best.score if best else 0.0)
         state.turn += 1
         state.updated_at = now
         tracker = self._tracker(msg, state, u, route)
@@ -521,6 +533,18 @@ class Engine:
 
     def _system(self, brain: Brain, key: str, state: ConversationState, **extra: Any) -> Reply:
         return system_reply(brain, key, state, **extra)
+
+
+def unanswered(route: Route, u: Understanding, picking: bool = False) -> bool:
+    """A line the library has no question for: the bot fell back, asked which intent, or
+    guessed topics; or it gave a business intent's generic reply (no topic).
+    ``picking``: the shopper was answering a clarify or 猜你想问 offer."""
+    if route.topic is not None:
+        return False
+    if route.action in UNANSWERED_ACTIONS:
+        return True
+    return (route.action == "action_reply" and not picking
+            and route.intent not in SMALL_TALK)
 
 
 def system_reply(brain: Brain, key: str, state: ConversationState, **extra: Any) -> Reply:

@@ -71,7 +71,7 @@ class Services:
         events = EventFeed(handoff.events)
         bridge = HandoffBridge(settings, brains, store, handoff, channels, users, events,
                                clock=clock)
-        engine = Engine(settings, brains, store, handoff=bridge, observer=editor.hits,
+        engine = Engine(settings, brains, store, handoff=bridge, observer=editor,
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
                    handoff=handoff, bridge=bridge, channels=channels, editor=editor,

@@ -90,8 +90,10 @@ class TopicMatcher:
         self._data = data
 
     @classmethod
-    def build(cls, topics: Iterable[TrainingTopic],
-              normalize: Callable[[str], str]) -> TopicMatcher:
+    def build(cls, topics: Iterable[TrainingTopic], normalize: Callable[[str], str],
+              classifier: IntentClassifier | None = None) -> TopicMatcher:
+        """Index the phrasings; train the topic classifier unless one trained on these very
+        topics is given (a stored one: training takes seconds, indexing milliseconds)."""
         init_words()
         listed: list[tuple[str, str]] = []
         examples: list[TrainingIntent] = []
@@ -133,9 +135,11 @@ class TopicMatcher:
         data = np.fromiter((w for _, w in flat), dtype=np.float64, count=len(flat))
         owner_a = np.asarray(owners, dtype=np.intp)
         starts = np.flatnonzero(np.r_[True, owner_a[1:] != owner_a[:-1]]) if owners else owner_a
-        # A handful of examples a topic: every feature counts (min_df=1).
-        classifier = (IntentClassifier.train(examples, normalize, min_df=1)
-                      if len(examples) >= 2 else None)
+        if classifier is not None and classifier.labels != [t.name for t in examples]:
+            classifier = None  # trained on other topics: train again
+        if classifier is None and len(examples) >= 2:
+            # A handful of examples a topic: every feature counts (min_df=1).
+            classifier = IntentClassifier.train(examples, normalize, min_df=1)
         return cls(listed, owner_a, starts.astype(np.intp), texts, vocab, idf, indptr,
                    indices, data, classifier)
 

@@ -93,7 +93,8 @@ async def import_library(settings: Settings, args: argparse.Namespace) -> int:
             print(f"unchanged: {directory} is already v{current.number if current else 0}")
             return 0
         brain = await asyncio.to_thread(Brain.build, library, settings.shop_name)
-        blob = await asyncio.to_thread(encode, library, brain.classifier)
+        blob = await asyncio.to_thread(encode, library, brain.classifier,
+                                       brain.reader.matcher.classifier)
         await trained.put(library.digest, blob)
         note = args.note or f"import from {directory}"
         version = await versions.publish(texts, _author(args), note, base=None)

@@ -16,6 +16,7 @@ from bot.editor.drafts import Workspace, intent_rows, read_yaml, save
 from bot.editor.problems import locate_all
 from bot.editor.reload import check
 from bot.editor.rendering import by_field, go, render, runtime_of, start
+from bot.editor.topic_views import topics_context
 from bot.web.auth import Session
 from scripts_zh.export import ExportError, safe_relpath
 from scripts_zh.models import REQUIRED_SYSTEM
@@ -48,16 +49,31 @@ async def intent_page(request: web.Request) -> web.Response:
 
 async def _intent(request: web.Request, session: Session, ws: Workspace, name: str,
                   form: forms.IntentForm, errors: list[forms.FieldError], action: str,
-                  status: int = 200) -> web.Response:
+                  status: int = 200, typed: dict[str, forms.TopicForm] | None = None,
+                  topic_errors: list[forms.FieldError] | None = None,
+                  new_id: str = "") -> web.Response:
     rel = f"intents/{name}.yaml"
     _, problems = await check(ws.texts)
+    located = locate_all(problems, ws.texts)
     field_errors: dict[str, list[forms.FieldError]] = defaultdict(list)
     for error in errors:
         field_errors[error.field].append(error)
     return await render(request, session, ws, "editor_intent.html", {
         "name": name, "rel": rel, "form": form, "action": action, "errors": field_errors,
-        "problems": by_field(locate_all(problems, ws.texts), rel),
-        "changed": rel in ws.changed()}, status)
+        "problems": by_field(located, rel), "changed": rel in ws.changed(),
+        **await topics_context(request, ws, name, located, typed, topic_errors, new_id)}, status)
+
+
+async def intent_again(request: web.Request, name: str, typed: dict[str, forms.TopicForm],
+                       topic_errors: list[forms.FieldError], new_id: str = "") -> web.Response:
+    """The intent page with a topic form shown as typed, its errors next to the fields."""
+    session, ws = await start(request)
+    data = read_yaml(ws.texts[f"intents/{name}.yaml"])
+    if not isinstance(data, dict):
+        raise go("/editor/files/" + quote(f"intents/{name}.yaml"), "broken")
+    return await _intent(request, session, ws, name, forms.IntentForm.from_data(data), [],
+                         str(data.get("action") or "action_reply"), 400, typed, topic_errors,
+                         new_id)
 
 
 async def intent_save(request: web.Request) -> web.Response:

@@ -14,9 +14,10 @@ from typing import Any
 #: Longest entry (characters) and most entries per field.
 MAX_CHARS = {"title": 20, "description": 500, "examples": 200, "keywords": 40,
              "replies": 500, "quick_replies": 40, "prompts": 500, "system": 2000,
-             "note": 200, "sentence": 500}
+             "note": 200, "sentence": 500, "question": 60, "phrasings": 200, "answers": 500}
 MAX_ITEMS = {"examples": 2000, "keywords": 200, "replies": 50, "quick_replies": 6,
-             "prompts": 20, "system": 20}
+             "prompts": 20, "system": 20, "phrasings": 200, "answers": 20}
+TOPIC_ID = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 #: A raw YAML file edited as text.
 MAX_FILE_CHARS = 200_000
 #: The biggest request body the web app accepts: the editor's largest intent form (2,000
@@ -159,3 +160,50 @@ def parse_new_intent(post: Mapping[str, Any], existing: set[str]) -> tuple[str, 
         errors.append(FieldError("name", "exists"))
     check_text("title", title, errors, required=True)
     return name, title, errors
+
+
+@dataclass
+class TopicForm:
+    """One topic (问题) as the intent page edits it."""
+
+    question: str = ""
+    phrasings: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    quick_replies: list[str] = field(default_factory=list)
+
+    def fields(self) -> dict[str, str | list[str]]:
+        return {"question": self.question, "phrasings": self.phrasings,
+                "answers": self.answers, "quick_replies": self.quick_replies}
+
+
+def parse_topic(post: Mapping[str, Any], prefix: str) -> tuple[TopicForm, list[FieldError]]:
+    """A topic's fields; errors are named ``{prefix}question`` and so on."""
+    form = TopicForm(question=clean(str(post.get("question", ""))),
+                     phrasings=lines(str(post.get("phrasings", ""))),
+                     answers=variants(_getall(post, "answer")),
+                     quick_replies=lines(str(post.get("quick_replies", ""))))
+    errors: list[FieldError] = []
+    if len(form.question) < 2:
+        errors.append(FieldError(prefix + "question", "required"))
+    if len(form.question) > MAX_CHARS["question"]:
+        errors.append(FieldError(prefix + "question", "too_long", MAX_CHARS["question"]))
+    for name in ("phrasings", "answers"):
+        if not getattr(form, name):
+            errors.append(FieldError(prefix + name, "required"))
+    found: list[FieldError] = []
+    for name in ("phrasings", "answers", "quick_replies"):
+        check_list(name, getattr(form, name), found)
+    errors += [FieldError(prefix + e.field, e.code, e.limit, e.item) for e in found]
+    return form, errors
+
+
+def parse_new_topic(post: Mapping[str, Any], existing: set[str]
+                    ) -> tuple[str, TopicForm, list[FieldError]]:
+    """A new topic: its id, question, first phrasing and answer."""
+    topic_id = clean(str(post.get("id", "")))
+    form, errors = parse_topic(post, "new.")
+    if not TOPIC_ID.match(topic_id):
+        errors.insert(0, FieldError("new.id", "bad_topic_id"))
+    elif topic_id in existing:
+        errors.insert(0, FieldError("new.id", "topic_exists"))
+    return topic_id, form, errors

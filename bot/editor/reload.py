@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 
-from bot.brain import Brain, BrainHolder
+from bot.brain import Brain, BrainHolder, match_topics
 from bot.editor.safety import unsafe_templates
 from bot.editor.trained import TrainedStore, decode, encode
 from scripts_zh.loader import LibraryError, parse_library
@@ -90,8 +90,9 @@ class Reloader:
     def _build_blocking(self, digest: str, texts: Mapping[str, str], blob: bytes | None) -> Brain:
         compiled = decode(blob, digest) if blob else None
         if compiled is not None:  # validated and trained by the publisher: milliseconds
-            library, classifier = compiled
-            return Brain(library, classifier, self.shop_name, library.digest)
+            library, classifier, topics = compiled
+            return Brain(library, classifier, self.shop_name, library.digest,
+                         matcher=match_topics(library, topics))
         library, _ = _parse(texts)
         return Brain.build(library, self.shop_name)
 
@@ -138,7 +139,8 @@ class Reloader:
         if digest in self._stored:
             return
         try:
-            blob = await asyncio.to_thread(encode, brain.library, brain.classifier)
+            blob = await asyncio.to_thread(encode, brain.library, brain.classifier,
+                                           brain.reader.matcher.classifier)
         except Exception as exc:  # a cache: never a reason for a publish to fail
             log.warning("cannot keep the compiled library (%s); other processes will train", exc)
             return

@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 NAV = {"editor.html": "intents", "editor_intent.html": "intents", "editor_system.html": "system",
        "editor_charts.html": "charts", "editor_file.html": "charts", "editor_try.html": "try",
-       "editor_versions.html": "versions", "editor_diff.html": "versions"}
+       "editor_versions.html": "versions", "editor_diff.html": "versions",
+       "editor_unanswered.html": "unanswered"}
 
 
 def runtime_of(request: web.Request) -> EditorRuntime:

@@ -35,6 +35,8 @@ from bot.editor.publishing import (
     try_page,
     versions_page,
 )
+from bot.editor.topic_pages import phrasing_move, topic_new, topic_save
+from bot.editor.unanswered_pages import add_phrasing, forget, unanswered_page
 from bot.web import assets
 from bot.web.keys import SERVICES
 
@@ -56,6 +58,9 @@ def setup(app: web.Application) -> None:
     r.add_post("/editor/intents", intent_new)
     r.add_get("/editor/intents/{name}", intent_page)
     r.add_post("/editor/intents/{name}", intent_save)
+    r.add_post("/editor/intents/{name}/topics", topic_new)
+    r.add_post("/editor/intents/{name}/topics/{topic}", topic_save)
+    r.add_post("/editor/intents/{name}/topics/{topic}/move", phrasing_move)
     r.add_get("/editor/system", system_page)
     r.add_post("/editor/system", system_save)
     r.add_get("/editor/charts", charts_page)
@@ -63,6 +68,9 @@ def setup(app: web.Application) -> None:
     r.add_post("/editor/files/{path:.+}/delete", file_delete)
     r.add_get("/editor/files/{path:.+}", file_page)
     r.add_post("/editor/files/{path:.+}", file_save)
+    r.add_get("/editor/unanswered", unanswered_page)
+    r.add_post("/editor/unanswered/add", add_phrasing)
+    r.add_post("/editor/unanswered/forget", forget)
     r.add_get("/editor/try", try_page)
     r.add_post("/editor/try", try_page)
     r.add_post("/editor/publish", publish)

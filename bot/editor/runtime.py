@@ -1,4 +1,5 @@
-"""The editor's share of a bot process: version store, trained store, hit counter, reloader.
+"""The editor's share of a bot process: version store, trained store, hit counter, unanswered
+lines, reloader.
 
 Built by ``Services.build`` on the process's backend (files in the data folder, or the
 backend's Redis client). At start-up the current published version is loaded if there is
@@ -17,10 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from bot.brain import Brain, BrainHolder
+from bot.brain import Brain, BrainHolder, match_topics
 from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
 from bot.editor.reload import Reloader
 from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
+from bot.editor.unanswered import (
+    FileUnansweredLog,
+    MemoryUnansweredLog,
+    RedisUnansweredLog,
+    UnansweredLog,
+)
 from config import Settings
 from config.backend import Backend
 from scripts_zh.loader import LibraryError, load_library, parse_library, read_texts
@@ -55,6 +62,15 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
         return pool.submit(lambda: asyncio.run(make())).result()
 
 
+def make_unanswered(settings: Settings, hits: HitCounter) -> UnansweredLog:
+    """Beside the hit counts: the same Redis client, or the data folder."""
+    if isinstance(hits, RedisHitCounter):
+        return RedisUnansweredLog(hits.redis)
+    if isinstance(hits, FileHitCounter):
+        return FileUnansweredLog(settings.data_dir / "library" / "unanswered.json")
+    return MemoryUnansweredLog()
+
+
 async def _published(versions: VersionStore, trained: TrainedStore, backend: Backend
                      ) -> tuple[Version | None, bytes | None]:
     try:
@@ -77,6 +93,7 @@ class EditorRuntime:
     shipped: dict[str, str]
     running: int = 0
     reloader: Reloader | None = None
+    unanswered_lines: UnansweredLog = field(default_factory=MemoryUnansweredLog)
     _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
@@ -88,7 +105,17 @@ class EditorRuntime:
             log.warning("library folder unreadable: %s", exc)
             shipped = {}
         return cls(settings=settings, backend=backend, versions=versions, trained=trained,
-                   hits=hits, shipped=shipped)
+                   hits=hits, shipped=shipped,
+                   unanswered_lines=make_unanswered(settings, hits))
+
+    # -- the engine's RouteObserver: both only touch local buffers --------------------------
+
+    def route_chosen(self, intent: str | None, action: str) -> None:
+        self.hits.route_chosen(intent, action)
+
+    def unanswered(self, text: str, intent: str | None, action: str, best_topic: str | None,
+                   score: float) -> None:
+        self.unanswered_lines.unanswered(text, intent, action, best_topic, score)
 
     def startup_brain(self) -> Brain:
         """The current published version's Brain, or the library folder's when there is none.
@@ -111,7 +138,8 @@ class EditorRuntime:
             if compiled is None:
                 library, problems = parse_library(version.texts, source=f"v{version.number}")
             if library is not None:
-                brain = (Brain(library, compiled[1], self.settings.shop_name, library.digest)
+                brain = (Brain(library, compiled[1], self.settings.shop_name, library.digest,
+                               matcher=match_topics(library, compiled[2]))
                          if compiled is not None
                          else Brain.build(library, self.settings.shop_name))
                 self.running = version.number
@@ -145,6 +173,8 @@ class EditorRuntime:
             await asyncio.sleep(FLUSH_EVERY)
             with contextlib.suppress(Exception):
                 await self.hits.flush()
+            with contextlib.suppress(Exception):
+                await self.unanswered_lines.flush()
 
     async def stop(self) -> None:
         if self.reloader is not None:
@@ -156,6 +186,8 @@ class EditorRuntime:
                 await flusher
         with contextlib.suppress(Exception):
             await self.hits.flush()
+        with contextlib.suppress(Exception):
+            await self.unanswered_lines.flush()
 
     async def close(self) -> None:
         """Stop, then close the stores (a Redis client is the backend's, closed by it)."""

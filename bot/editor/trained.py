@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 #: 2: the classifier's idf and weights end with the zero row for unknown features.
 #: 3: one table of idf·weights and idf² (with that zero row) replaces idf and weights,
 #:    and one keyword scan (regex + features per keyword) the per-intent patterns.
-FORMAT = 3
+#: 4: the topic classifier beside the intent classifier.
+FORMAT = 4
 #: Old versions stay rollback-able for this long before a rollback trains again.
 REDIS_TTL = 90 * 24 * 3600
 KEEP_FILES = 30
@@ -85,30 +86,53 @@ def _from_json(data: dict[str, Any]) -> Any:
     return data
 
 
-def encode(library: Library, classifier: IntentClassifier) -> bytes:
-    """The library and its classifier.
+def _attributes(classifier: IntentClassifier, prefix: str
+                ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """A classifier's attributes: numpy arrays (named ``prefix`` + attribute) and the rest."""
+    fields = vars(classifier)
+    arrays = {f"{prefix}{k}": v for k, v in fields.items() if isinstance(v, np.ndarray)}
+    return arrays, {k: v for k, v in fields.items() if not isinstance(v, np.ndarray)}
 
-    The classifier has no export of its own, so its attributes are stored one by one (numpy
+
+def _restore(others: dict[str, Any], arrays: Any, prefix: str) -> IntentClassifier:
+    classifier = object.__new__(IntentClassifier)
+    vars(classifier).update(others)
+    vars(classifier).update({name[len(prefix):]: arrays[name] for name in arrays.files
+                             if name.startswith(prefix)})
+    return classifier
+
+
+def encode(library: Library, classifier: IntentClassifier,
+           topics: IntentClassifier | None = None) -> bytes:
+    """The library, its intent classifier and its topic classifier.
+
+    A classifier has no export of its own, so its attributes are stored one by one (numpy
     arrays as arrays, everything else as JSON) and put back without calling its constructor;
     an attribute of a kind this cannot store raises TypeError (the caller then simply does
     not keep a blob, and other processes train).
     """
-    fields = vars(classifier)
-    arrays: dict[str, Any] = {f"attr_{k}": v for k, v in fields.items()
-                              if isinstance(v, np.ndarray)}
-    others = {k: v for k, v in fields.items() if not isinstance(v, np.ndarray)}
+    arrays, others = _attributes(classifier, "attr_")
     checks = probes(library)
-    meta = {"format": FORMAT, "attributes": others, "probes": checks}
+    meta: dict[str, Any] = {"format": FORMAT, "attributes": others, "probes": checks}
+    extra: dict[str, Any] = {}
+    if topics is not None:
+        topic_arrays, topic_others = _attributes(topics, "topic_attr_")
+        meta["topic_attributes"] = topic_others
+        extra = {**topic_arrays, "topic_expected": _probabilities(topics, checks)}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, meta=np.array(json.dumps(meta, ensure_ascii=False,
-                                                         default=_to_json)),
-                        library=np.array(_library_json(library)),
-                        expected=_probabilities(classifier, checks), **arrays)
+    stored: dict[str, Any] = {
+        "meta": np.array(json.dumps(meta, ensure_ascii=False, default=_to_json)),
+        "library": np.array(_library_json(library)),
+        "expected": _probabilities(classifier, checks), **arrays, **extra}
+    np.savez_compressed(buffer, **stored)
     return buffer.getvalue()
 
 
-def decode(blob: bytes, digest: str) -> tuple[Library, IntentClassifier] | None:
-    """Library and classifier back, or None when the blob is unreadable, is for other texts
+Compiled = tuple[Library, IntentClassifier, IntentClassifier | None]
+
+
+def decode(blob: bytes, digest: str) -> Compiled | None:
+    """Library and classifiers back, or None when the blob is unreadable, is for other texts
     or does not match this code."""
     try:
         with np.load(io.BytesIO(blob), allow_pickle=False) as arrays:
@@ -116,14 +140,16 @@ def decode(blob: bytes, digest: str) -> tuple[Library, IntentClassifier] | None:
             if meta.get("format") != FORMAT:
                 return None
             library = _library(str(arrays["library"]))
-            classifier = object.__new__(IntentClassifier)
-            vars(classifier).update(meta["attributes"])
-            vars(classifier).update({name[len("attr_"):]: arrays[name] for name in arrays.files
-                                     if name.startswith("attr_")})
+            classifier = _restore(meta["attributes"], arrays, "attr_")
+            topics = (_restore(meta["topic_attributes"], arrays, "topic_attr_")
+                      if "topic_attributes" in meta else None)
             expected = arrays["expected"]
-        if not classifier.well_formed():
+            topic_expected = arrays["topic_expected"] if topics is not None else None
+        if not classifier.well_formed() or (topics is not None and not topics.well_formed()):
             return None
-        got = _probabilities(classifier, meta["probes"])
+        pairs = [(_probabilities(classifier, meta["probes"]), expected)]
+        if topics is not None and topic_expected is not None:
+            pairs.append((_probabilities(topics, meta["probes"]), topic_expected))
     except Exception as exc:  # any damage means "parse and train instead", never a failed reload
         log.warning("stored library unreadable, building it instead: %s", exc)
         return None
@@ -131,10 +157,11 @@ def decode(blob: bytes, digest: str) -> tuple[Library, IntentClassifier] | None:
         log.warning("stored library is for %s, not %s; building it instead", library.digest,
                     digest)
         return None
-    if got.shape != expected.shape or not np.allclose(got, expected, rtol=0, atol=1e-9):
-        log.info("stored classifier was made by other classifier code; training instead")
-        return None
-    return library, classifier
+    for got, wanted in pairs:
+        if got.shape != wanted.shape or not np.allclose(got, wanted, rtol=0, atol=1e-9):
+            log.info("stored classifier was made by other classifier code; training instead")
+            return None
+    return library, classifier, topics
 
 
 class TrainedStore(ABC):

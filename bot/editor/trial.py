@@ -11,12 +11,19 @@ import secrets
 from dataclasses import dataclass, field
 
 from bot.brain import Brain, BrainHolder, canonical
-from bot.engine import Engine
+from bot.engine import SMALL_TALK, UNANSWERED_ACTIONS, Engine
 from bot.storage import MemoryConversationStore
-from bot.turn import Incoming, Reply
+from bot.turn import Incoming, Reply, Turn
 from config import Settings
 from intents.entities import extract
 from intents.normalize import normalize
+from scripts_zh.renderer import render
+
+#: Routes answered with a system text instead of the intent's replies (the text's key).
+SYSTEM_ANSWERS = {"action_fallback": "fallback", "action_clarify": "clarify",
+                  "action_suggest": "suggest"}
+#: Topics listed under the matched one.
+RUNNERS_UP = 5
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,26 @@ class Ranked:
     intent: str
     title: str
     confidence: float
+
+
+@dataclass(frozen=True)
+class TopicHit:
+    """A topic the line is near: its id, standard question (标准问), intent and score."""
+
+    topic: str
+    question: str
+    intent: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One answer the bot could have given: the template, as rendered, and whether it was
+    the one said."""
+
+    template: str
+    rendered: str
+    picked: bool
 
 
 @dataclass
@@ -40,6 +67,57 @@ class Trial:
     normalized: str = ""
     traditional: bool = False
     slots: dict[str, object] = field(default_factory=dict)
+    confidence: float | None = None
+    #: The topic answered (None: none matched), the next nearest, and every variant of
+    #: what answered (the topic's answers, a system text, or the intent's replies).
+    topic: TopicHit | None = None
+    runners_up: list[TopicHit] = field(default_factory=list)
+    variants: list[Variant] = field(default_factory=list)
+    #: Where the variants come from: topic, system:<key>, intent, or "" (none).
+    source: str = ""
+    #: A shopper's line like this one is listed on the 没答上的问题 page.
+    unanswered: bool = False
+
+
+def _hit(brain: Brain, topic_id: str, intent: str, score: float) -> TopicHit:
+    found = brain.library.topic(topic_id)
+    return TopicHit(topic_id, found.question if found else topic_id, intent, score)
+
+
+def _answers(brain: Brain, turn: Turn) -> tuple[str, list[str]]:
+    """What answered the turn, and all its variants."""
+    library = brain.library
+    topic = library.topic(turn.topic)
+    if topic is not None:
+        return "topic", list(topic.answers)
+    key = SYSTEM_ANSWERS.get(turn.action or "")
+    if key is not None:
+        return f"system:{key}", list(library.system.get(key, ()))
+    intent = library.intent(turn.intent or "")
+    if intent is not None:
+        return "intent", list(intent.replies)
+    return "", []
+
+
+def _variants(brain: Brain, turn: Turn, templates: list[str],
+              traditional: bool) -> list[Variant]:
+    """Each variant rendered like the bot would (blocking: templates run in a sandbox);
+    the one whose text the bot said is marked."""
+    context = {"shop_name": brain.shop_name, "customer_name": "", "slots": turn.slots}
+    said = {r.text for r in turn.replies}
+    rendered = []
+    for template in templates:
+        try:
+            rendered.append(render(template, context, traditional=traditional))
+        except Exception:  # the validator reports it; the trial only shows it
+            rendered.append(template)
+    marked = False
+    variants = []
+    for template, text in zip(templates, rendered, strict=True):
+        picked = not marked and text in said
+        marked = marked or picked
+        variants.append(Variant(template, text, picked))
+    return variants
 
 
 async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
@@ -51,9 +129,25 @@ async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
     ranking = [Ranked(s.intent, brain.library.title(s.intent), s.confidence)
                for s in brain.classifier.predict(norm.text).ranking[:5]]
     entities = [(str(e.kind), str(e.value)) for e in extract(norm.text)]
+    near = brain.reader.matcher.match(norm.text, top=RUNNERS_UP + 1)
+    topic = None
+    if turn.topic is not None:
+        owner = brain.library.topics.get(turn.topic)
+        topic = _hit(brain, turn.topic, owner[0].name if owner else "",
+                     turn.topic_score or 0.0)
+    runners_up = [_hit(brain, t.topic, t.intent, t.score)
+                  for t in near if t.topic != turn.topic][:RUNNERS_UP]
+    source, templates = _answers(brain, turn)
+    variants = await asyncio.to_thread(_variants, brain, turn, templates,
+                                        norm.traditional)
     return Trial(text=text, intent=turn.intent, action=turn.action, ranking=ranking,
                  entities=entities, replies=list(turn.replies), status=turn.status,
-                 normalized=norm.text, traditional=norm.traditional, slots=dict(turn.slots))
+                 normalized=norm.text, traditional=norm.traditional, slots=dict(turn.slots),
+                 confidence=turn.confidence, topic=topic, runners_up=runners_up,
+                 variants=variants, source=source,
+                 unanswered=turn.topic is None and (
+                     turn.action in UNANSWERED_ACTIONS or (
+                         turn.action == "action_reply" and turn.intent not in SMALL_TALK)))
 
 
 @dataclass(frozen=True)

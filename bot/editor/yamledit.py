@@ -24,7 +24,7 @@ from ruamel.yaml.scalarstring import (
 
 #: Where a missing key goes in a new or sparse intent file (the shipped files' order).
 INTENT_ORDER = ("name", "title", "description", "action", "skill", "examples", "keywords",
-                "replies", "quick_replies", "prompts")
+                "replies", "quick_replies", "prompts", "topics")
 
 
 class EditError(ValueError):
@@ -171,4 +171,82 @@ def new_intent(name: str, title: str) -> str:
     data["examples"] = _new_seq([])
     data["keywords"] = _new_seq([])
     data["replies"] = _new_seq([])
+    return dump(data)
+
+
+#: Where a missing key goes in a topic (the shipped files' order).
+TOPIC_ORDER = ("id", "question", "phrasings", "answers", "quick_replies", "valid_from",
+               "valid_until", "notify_agent", "lookup")
+
+
+def _topics(data: CommentedMap) -> CommentedSeq:
+    topics = data.get("topics")
+    if topics is None:
+        topics = _new_seq([])
+        _insert_key(data, "topics", topics, INTENT_ORDER)
+    if not isinstance(topics, CommentedSeq):
+        raise EditError("topics must be a list")
+    return topics
+
+
+def _topic(data: CommentedMap, topic_id: str) -> CommentedMap:
+    for item in _topics(data):
+        if isinstance(item, CommentedMap) and str(item.get("id")) == topic_id:
+            return item
+    raise KeyError(topic_id)
+
+
+def topic_ids(text: str) -> list[str]:
+    """The ids of the topics in an intent file, in order."""
+    topics = load(text).get("topics")
+    if not isinstance(topics, CommentedSeq):
+        return []
+    return [str(t.get("id")) for t in topics if isinstance(t, CommentedMap)]
+
+
+def set_topic(text: str, topic_id: str, fields: Mapping[str, str | Sequence[str]]) -> str:
+    """Replace fields of one topic (KeyError if the file has no such topic)."""
+    data = load(text)
+    topic = _topic(data, topic_id)
+    changed = False
+    for key, value in fields.items():
+        changed = _set(topic, key, value, TOPIC_ORDER) or changed
+    return dump(data) if changed else text
+
+
+def add_phrasing(text: str, topic_id: str, phrasing: str) -> str:
+    """Append one 相似问法 to a topic; unchanged if it is there already."""
+    data = load(text)
+    topic = _topic(data, topic_id)
+    old = topic.get("phrasings")
+    values = [str(v).strip() for v in old] if isinstance(old, list) else []
+    if phrasing in values:
+        return text
+    _set(topic, "phrasings", [*values, phrasing], TOPIC_ORDER)
+    return dump(data)
+
+
+def remove_phrasing(text: str, topic_id: str, phrasing: str) -> str:
+    """Remove one 相似问法 from a topic (unchanged if it is not there)."""
+    data = load(text)
+    topic = _topic(data, topic_id)
+    old = topic.get("phrasings")
+    if not isinstance(old, CommentedSeq):
+        return text
+    return dump(data) if _edit_seq(old, [str(v).strip() for v in old
+                                         if str(v).strip() != phrasing]) else text
+
+
+def add_topic(text: str, topic_id: str, question: str, phrasings: Sequence[str],
+              answers: Sequence[str]) -> str:
+    """A new topic at the end of the intent's topics."""
+    data = load(text)
+    topics = _topics(data)
+    topic = CommentedMap()
+    topic["id"] = topic_id
+    topic["question"] = DoubleQuotedScalarString(question)
+    topic["phrasings"] = _new_seq(list(phrasings))
+    topic["answers"] = _new_seq(list(answers))
+    topics.append(topic)
+    topics.fa.set_block_style()
     return dump(data)

@@ -39,10 +39,6 @@ def small_library(tmp_path_factory: pytest.TempPathFactory, shipped: dict[str, s
         if rel.startswith("intents/"):
             examples = yaml.safe_load(text)["examples"][:SMALL_EXAMPLES]
             text = set_fields(text, {"examples": examples})
-            if rel == "intents/presale.yaml":
-                # The tests edit presale's replies and ask a presale question: without its
-                # topics, the intent's replies answer it.
-                text = set_fields(text, {"topics": []})
         texts[rel] = text
     folder = tmp_path_factory.mktemp("small_library")
     write_texts(texts, folder)

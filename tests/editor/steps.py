@@ -84,3 +84,15 @@ async def ask(page: Page, text: str, wanted: Sequence[str], wait_ms: float = 500
              return msgs.map(m => m.innerText).find(t => wanted.some(w => t.includes(w)));
            }""", arg=[before, list(wanted)], timeout=wait_ms)
     return str(await found.json_value())
+
+
+async def add_unanswered(page: Page, site: str, line: str) -> str:
+    """On 没答上的问题, add the group showing ``line`` to its preselected topic in one click;
+    returns the topic id it went to."""
+    await page.goto(site + "/editor/unanswered")
+    row = page.locator("tr.group", has_text=line).first
+    topic = await row.locator("input[name=topic]").input_value()
+    await row.locator("button.add").click()
+    await page.wait_for_selector("#flash")
+    assert "相似问法" in await page.locator("#flash").inner_text()
+    return topic

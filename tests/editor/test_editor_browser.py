@@ -41,7 +41,7 @@ async def test_manager_edits_publishes_and_rolls_back(site: str, services: Servi
         await manager.goto(site + "/editor/diff?from=0&to=draft")
         await screenshot(manager, "editor-diff")
 
-        replies = await try_in_editor(manager, site, "这件是纯棉的吗")
+        replies = await try_in_editor(manager, site, "有什么推荐的吗")
         assert "【新】" in replies
         assert await manager.locator("#trial-intent").inner_text() == "presale"
         await screenshot(manager, "editor-try")
@@ -49,7 +49,7 @@ async def test_manager_edits_publishes_and_rolls_back(site: str, services: Servi
         shopper = await browser.new_page()
         await shopper.goto(site + "/chat")
         await shopper.locator(".msg--bot").first.wait_for()
-        assert "【新】" not in await ask(shopper, "这件是纯棉的吗", old)  # drafts are not live
+        assert "【新】" not in await ask(shopper, "有什么推荐的吗", old)  # drafts are not live
 
         other = await browser.new_page(viewport={"width": 1280, "height": 900})
         await log_in(other, site, "lily")
@@ -68,9 +68,9 @@ async def test_manager_edits_publishes_and_rolls_back(site: str, services: Servi
         refusal = await other.locator("#stale").inner_text()
         assert "boss" in refusal and "v1" in refusal and "面料回复改成纯棉说明" in refusal
         await screenshot(other, "editor-stale")
-        assert "【新】" in await ask(shopper, "那这件是纯棉的吗", NEW)  # no restart, same tab
+        assert "【新】" in await ask(shopper, "有什么推荐的吗", NEW)  # no restart, same tab
         await screenshot(shopper, "editor-chat-after-publish")
 
         assert await roll_back_to(manager, site, 0) == 2
-        assert "【新】" not in await ask(shopper, "这件是纯棉的吗？", old)
+        assert "【新】" not in await ask(shopper, "有什么推荐的吗？", old)
         assert services.brains.current.version.startswith("v2-")

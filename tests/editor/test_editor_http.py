@@ -179,7 +179,7 @@ async def test_publish_swaps_the_running_bot_and_rollback_restores(
         assert "已发布 v1" in page and "新回复" in page
         assert services.brains.current.library.intents["presale"].replies == new_replies
         assert services.brains.current.version.startswith("v1-")
-        turn = await services.engine.handle(Incoming("web", "shopper-1", "这件是纯棉的吗"))
+        turn = await services.engine.handle(Incoming("web", "shopper-1", "有什么推荐的吗"))
         assert any(r.text in new_replies for r in turn.replies)  # after a busy notice
         assert await _draft(services, "boss") is None
         page = await boss.post("/editor/rollback", {"version": 0, "base": 1})
@@ -220,7 +220,7 @@ async def test_try_shows_ranking_entities_and_the_escaped_reply(
         await boss.post("/editor/intents/presale", intent_form(
             form, replies=[f"<script>alert({i})</script>亲，有货哦" for i in (1, 2)],
             csrf=boss.csrf))
-        page = await boss.post("/editor/try", {"text": "这件是纯棉的吗"})
+        page = await boss.post("/editor/try", {"text": "有什么推荐的吗"})
         assert 'id="trial-intent">presale<' in page
         assert "&lt;/script&gt;亲，有货哦" in page
         assert "<script>alert(" not in page

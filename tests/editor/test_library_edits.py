@@ -140,10 +140,15 @@ def test_diff_and_rebase() -> None:
 
 
 def test_stored_classifier_predicts_exactly_like_the_trained_one(small_brain: Brain) -> None:
-    blob = encode(small_brain.library, small_brain.classifier)
+    topics = small_brain.reader.matcher.classifier
+    assert topics is not None
+    blob = encode(small_brain.library, small_brain.classifier, topics)
     compiled = decode(blob, small_brain.library.digest)
     assert compiled is not None
-    library, classifier = compiled
+    library, classifier, stored_topics = compiled
+    assert stored_topics is not None and stored_topics.labels == topics.labels
+    for text in ("退货运费谁出", "发什么快递", "在吗"):
+        assert stored_topics.predict(text) == topics.predict(text)
     assert library.intents == small_brain.library.intents
     assert library.size_charts == small_brain.library.size_charts
     assert library.system == small_brain.library.system

@@ -123,7 +123,7 @@ async def test_a_published_version_survives_a_restart(settings: Settings, small_
     try:
         assert again.brains.current.version.startswith("v1-")
         assert again.brains.current.library.intents["presale"].replies == NEW_REPLIES
-        turn = await again.engine.handle(Incoming("web", "s1", "这件是纯棉的吗"))
+        turn = await again.engine.handle(Incoming("web", "s1", "有什么推荐的吗"))
         assert any(r.text in NEW_REPLIES for r in turn.replies)
     finally:
         await again.close()
@@ -143,7 +143,7 @@ async def test_no_message_is_answered_by_a_half_loaded_library(services: Service
     async def shopper(n: int) -> None:
         i = 0
         while not stop.is_set():
-            turn = await services.engine.handle(Incoming("web", f"s{n}-{i}", "这件是纯棉的吗"))
+            turn = await services.engine.handle(Incoming("web", f"s{n}-{i}", "有什么推荐的吗"))
             answers.append([r.text for r in turn.replies])
             i += 1
             await asyncio.sleep(0)  # the memory store never waits, so let the publisher run

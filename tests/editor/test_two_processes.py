@@ -180,10 +180,10 @@ async def test_publish_on_one_process_reaches_the_other(manager: str, tmp_path: 
         print(f"\npublish on A: {at - started:.1f} s to train and commit; process B switched "
               f"{latency * 1000:.0f} ms after the commit")
         assert latency < 1.0
-        said = await ask(shopper, "这件是纯棉的吗", ["【新】"])
+        said = await ask(shopper, "有什么推荐的吗", ["【新】"])
         assert "<script>" in said  # shown as text, never run
         assert await shopper.evaluate("window.pwned === undefined")
 
         assert await roll_back_to(editor, a, 0) == 2
         await _wait_for_version(b, "v2-", time.monotonic())
-        assert "【新】" not in await ask(shopper, "这件是纯棉的吗？", old)
+        assert "【新】" not in await ask(shopper, "有什么推荐的吗？", old)
