@@ -20,8 +20,8 @@ from bot.console import phrases, views
 from bot.console.errors import ApiError, from_exception
 from bot.services import Services
 from bot.storage import StoreUnavailable
-from bot.web.auth import AUTH, Session, check_csrf
 from bot.web.keys import services_of
+from bot.web.login import AUTH, Session, check_csrf
 from handoff import SKILLS, HandoffError, HandoffUnavailable, Ticket, UnknownTicket
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from bot.editor.drafts import Workspace, intent_rows, read_yaml, save
 from bot.editor.problems import locate_all
 from bot.editor.reload import check
 from bot.editor.rendering import by_field, go, render, runtime_of, start
-from bot.web.auth import Session
+from bot.web.login import Session
 from scripts_zh.export import ExportError, safe_relpath
 from scripts_zh.models import REQUIRED_SYSTEM
 

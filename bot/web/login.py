@@ -1,4 +1,4 @@
-"""Logins for agents and managers: signed-cookie sessions, CSRF tokens, rate limiting.
+"""Login pages and web sessions for agents and managers: signed cookies, CSRF, throttling.
 
 The session cookie carries the user name, role, a CSRF token and a stamp of the password,
 signed with the secret key (itsdangerous); it is HttpOnly and SameSite=Lax. Every request
