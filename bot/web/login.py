@@ -1,5 +1,9 @@
 """Login pages and web sessions for agents and managers: signed cookies, CSRF, throttling.
 
+Passwords are checked in worker threads a few at a time, and attempts are counted per
+address, per (account, address) and per account (:mod:`bot.auth.throttle`), so a login
+flood neither stalls shoppers nor locks an agent out from their own address.
+
 The session cookie carries the user name, role, a CSRF token and a stamp of the password,
 signed with the secret key (itsdangerous); it is HttpOnly and SameSite=Lax. Every request
 checks it against the account store, so removing an account, changing its role or its
@@ -10,11 +14,14 @@ form field or the X-CSRF-Token header. Roles are checked on the server for every
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
+import os
 import secrets
-import time
-from collections import defaultdict, deque
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,15 +30,37 @@ import aiohttp_jinja2
 from aiohttp import web
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.auth.throttle import counters_for
 from bot.auth.users import Role, User, UserError, UserStore, check_password
 
 log = logging.getLogger(__name__)
 
 COOKIE = "kefu_session"
 SESSION_MAX_AGE = 12 * 3600
-FAILURES_ALLOWED = 5
-FAILURE_WINDOW = 300.0
-LOCKOUT = 60.0
+#: argon2 hashes at once: each uses a core for ~50 ms, so half the cores at most.
+HASH_SLOTS = max(1, (os.cpu_count() or 2) // 2)
+
+
+def _lower_priority() -> None:
+    """Hashing threads yield the CPU to the event loop's thread (Linux: nice per thread)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
+
+
+#: Worker threads for argon2 (it releases the GIL), at a lower priority than the loop.
+HASH_NICE = 10
+_HASHERS = ThreadPoolExecutor(HASH_SLOTS, thread_name_prefix="argon2",
+                              initializer=_lower_priority)
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Fixed windows of ``window`` seconds."""
+
+    window: int = 300
+    per_address: int = 60  # attempts from one address, whatever the name
+    per_pair: int = 5  # failures for one account from one address
+    per_account: int = 50  # failures for one account from every address
 
 
 @dataclass(frozen=True)
@@ -45,11 +74,14 @@ class Session:
 class Auth:
     """Sessions and login throttling for one web app."""
 
-    def __init__(self, users: UserStore, secret: str, *, secure_cookies: bool = False) -> None:
+    def __init__(self, users: UserStore, secret: str, *, secure_cookies: bool = False,
+                 limits: LoginLimits | None = None) -> None:
         self.users = users
         self.serializer = URLSafeTimedSerializer(secret, salt="kefu-session")
         self.secure_cookies = secure_cookies
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self.limits = limits or LoginLimits()
+        self.counters = counters_for(users)
+        self._hashing = asyncio.Semaphore(HASH_SLOTS)
 
     async def session(self, request: web.Request) -> Session | None:
         """The request's session, checked against the account as it is now: a removed
@@ -81,21 +113,37 @@ class Auth:
                             samesite="Lax", secure=self.secure_cookies, path="/")
         return session
 
-    def locked(self, key: str) -> float:
-        """Seconds until ``key`` (name + address) may try again; 0 when it may now."""
-        now = time.monotonic()
-        failures = self._failures[key]
-        while failures and now - failures[0] > FAILURE_WINDOW:
-            failures.popleft()
-        if len(failures) >= FAILURES_ALLOWED:
-            return max(0.0, LOCKOUT - (now - failures[-1]))
+    async def locked(self, name: str, address: str) -> float:
+        """Seconds until ``name`` may try from ``address`` again; 0 when it may now.
+
+        Failures count per (account, address), so one address guessing an agent's password
+        does not lock the agent out elsewhere; a looser ceiling per account stops a guess
+        spread over many addresses; attempts per address stop one address trying names."""
+        limits = self.limits
+        for key, ceiling in ((f"addr:{address}", limits.per_address),
+                             (f"pair:{name}|{address}", limits.per_pair),
+                             (f"account:{name}", limits.per_account)):
+            count, left = await self.counters.peek(key)
+            if count >= ceiling:
+                return max(left, 1.0)
         return 0.0
 
-    def failed(self, key: str) -> None:
-        self._failures[key].append(time.monotonic())
+    async def attempt(self, address: str) -> None:
+        await self.counters.hit(f"addr:{address}", self.limits.window)
 
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)
+    async def failed(self, name: str, address: str) -> None:
+        await self.counters.hit(f"pair:{name}|{address}", self.limits.window)
+        await self.counters.hit(f"account:{name}", self.limits.window)
+
+    async def succeeded(self, name: str, address: str) -> None:
+        await self.counters.clear(f"pair:{name}|{address}")
+
+    async def check_password(self, user: User | None, password: str) -> bool:
+        """argon2 in a worker thread, a few at a time: a login flood queues here while the
+        event loop keeps answering shoppers."""
+        async with self._hashing:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(_HASHERS, check_password, user, password)
 
 
 AUTH: web.AppKey[Auth] = web.AppKey("auth", Auth)
@@ -143,18 +191,19 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
     nxt = str(form.get("next", ""))
-    key = f"{name}|{request.remote}"
-    wait = auth.locked(key)
-    if wait:
-        return _login_error(request, name, nxt, "locked", status=429, wait=int(wait) + 1)
+    address = request.remote or "?"
     try:
+        wait = await auth.locked(name, address)
+        if wait:
+            return _login_error(request, name, nxt, "locked", status=429, wait=int(wait) + 1)
+        await auth.attempt(address)
         user = await auth.users.get(name) if name else None
+        if not await auth.check_password(user, password) or user is None:
+            await auth.failed(name, address)
+            return _login_error(request, name, nxt, "wrong", status=401)
+        await auth.succeeded(name, address)
     except UserError:
         return _login_error(request, name, nxt, "unavailable", status=503)
-    if not check_password(user, password) or user is None:
-        auth.failed(key)
-        return _login_error(request, name, nxt, "wrong", status=401)
-    auth.succeeded(key)
     response = web.HTTPFound(_safe_next(nxt, user.role))
     auth.start(response, user)
     raise response
