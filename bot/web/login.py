@@ -24,7 +24,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -174,8 +174,20 @@ async def check_csrf(request: web.Request, session: Session) -> None:
         raise web.HTTPForbidden(text="403: missing or wrong CSRF token; reload the page")
 
 
+def _same_site(path: str) -> bool:
+    """A path on this site: browsers drop tabs and newlines and read a backslash as ``/``,
+    so ``/%09/evil.example`` or ``/%5Cevil.example`` (decoded) would leave it."""
+    if not path.startswith("/") or path.startswith("//"):
+        return False
+    if "\\" in path or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
+
+
 def _safe_next(value: str | None, role: Role) -> str:
-    if value and value.startswith("/") and not value.startswith("//"):
+    """Where to go after logging in: only a same-site path, also once percent-decoded."""
+    if value and _same_site(value) and _same_site(unquote(value)):
         return value
     return "/editor" if role == "manager" else "/console"
 

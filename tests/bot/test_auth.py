@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import aiohttp
 import pytest
@@ -159,3 +160,30 @@ async def test_an_unreachable_account_store_is_a_clear_503(site: str, services: 
             assert (await resp.json())["code"] == "unavailable"
         async with http.get(site + "/console", allow_redirects=False) as resp:
             assert resp.status == 503 and "try again" in await resp.text()
+
+
+@pytest.mark.parametrize("raw", [
+    "/%09/evil.example/", "/%0a/evil.example/", "/%0d%0a/evil.example/", "/%20/evil.example/",
+    "/%5Cevil.example/", "%5C%5Cevil.example", "/%5C/evil.example", "//evil.example",
+    "///evil.example", "https:%2F%2Fevil.example", "https://evil.example", "%2F%2Fevil.example",
+    "/%2F/evil.example", "/%252F%252Fevil.example", "javascript:alert(1)", "evil.example",
+    "/%7F/evil.example", "%09//evil.example"])
+async def test_login_never_redirects_off_site(site: str, raw: str) -> None:
+    """``next`` comes from the query (decoded once by the page), goes back in the form."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(site + "/login?next=" + raw) as resp:
+            assert resp.status == 200
+        nxt = unquote(raw)
+        async with http.post(site + "/login", data={"name": "amy", "password": "correct horse",
+                                                    "next": nxt},
+                             allow_redirects=False) as resp:
+            assert resp.status == 302
+            assert resp.headers["Location"] == "/console", nxt
+
+
+async def test_login_keeps_a_same_site_next(site: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(site + "/login", data={"name": "amy", "password": "correct horse",
+                                                    "next": "/console?ticket=T-1#x"},
+                             allow_redirects=False) as resp:
+            assert resp.headers["Location"] == "/console?ticket=T-1#x"
