@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 from bot.channels import Sender
 from bot.services import Services
 from bot.storage import StoreUnavailable
+from bot.text_clean import clean_text
 from bot.turn import Incoming, Reply
 from bot.web.keys import SERVICES
 
@@ -86,7 +87,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     chat_id = request.query.get("cid", "")
     if not CLIENT_ID.match(chat_id):
         chat_id = secrets.token_urlsafe(12)
-    name = request.query.get("name", "")[:40]
+    name = clean_text(request.query.get("name", ""))[:40]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[SOCKETS][chat_id].add(ws)
@@ -141,7 +142,8 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
         await ws.send_json({"type": "error", "code": "bad_frame"})
         return
     turn = await services.engine.handle(
-        Incoming(channel="web", chat_id=chat_id, text=text, kind=kind, display_name=name)
+        Incoming(channel="web", chat_id=chat_id, text=clean_text(text), kind=kind,
+                 display_name=name)
     )
     for reply in turn.replies:
         await ws.send_json(_frame(reply))
