@@ -70,9 +70,13 @@ async def flood(url: str, stop: asyncio.Event, statuses: list[int]) -> None:
     import aiohttp
 
     async with aiohttp.ClientSession() as http:
+        async with http.get(url + "/login") as resp:
+            token = resp.cookies["kefu_login"].value  # the form's CSRF token (double submit)
         while not stop.is_set():
-            async with http.post(url + "/login", data={"name": "amy", "password": "wrong!!!"},
-                                 allow_redirects=False) as resp:
+            async with http.post(url + "/login", allow_redirects=False,
+                                 cookies={"kefu_login": token},
+                                 data={"name": "amy", "password": "wrong!!!", "csrf": token}
+                                 ) as resp:
                 await resp.read()
                 statuses.append(resp.status)
 

@@ -39,7 +39,8 @@ def create_app(services: Services) -> web.Application:
     chat.setup(app)
     health.setup(app)
     app.cleanup_ctx.append(_bridge)
-    login.setup(app, login.Auth(services.users, secret_key(services.settings)))
+    login.setup(app, login.Auth(services.users, secret_key(services.settings),
+                                secure_cookies=services.settings.secure_cookies))
     editor.setup(app)
     console.setup(app)
     return app

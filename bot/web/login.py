@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,8 @@ from bot.auth.users import Role, User, UserError, UserStore, check_password
 log = logging.getLogger(__name__)
 
 COOKIE = "kefu_session"
+LOGIN_COOKIE = "kefu_login"
+LOGIN_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 SESSION_MAX_AGE = 12 * 3600
 #: argon2 hashes at once: each uses a core for ~50 ms, so half the cores at most.
 HASH_SLOTS = max(1, (os.cpu_count() or 2) // 2)
@@ -69,6 +72,8 @@ class Session:
     role: Role
     csrf: str
     display_name: str
+    #: Names this login so logout can revoke it on the server.
+    sid: str = ""
 
 
 class Auth:
@@ -91,11 +96,14 @@ class Auth:
             return None
         try:
             data: dict[str, Any] = self.serializer.loads(raw, max_age=SESSION_MAX_AGE)
-            session = Session(data["u"], data["r"], data["c"], data.get("d", data["u"]))
+            session = Session(data["u"], data["r"], data["c"], data.get("d", data["u"]),
+                              data["s"])
             stamp = data["p"]
         except (BadSignature, KeyError, TypeError):
             return None
         try:
+            if await self.revoked(session.sid):
+                return None
             user = await self.users.get(session.user)
         except (UserError, ValueError, TypeError, OSError) as exc:
             log.warning("session check failed: %s", exc)
@@ -105,13 +113,26 @@ class Auth:
             return None
         return session
 
-    def start(self, response: web.StreamResponse, user: User) -> Session:
-        session = Session(user.name, user.role, secrets.token_urlsafe(24), user.display_name)
+    def start(self, request: web.Request, response: web.StreamResponse, user: User) -> Session:
+        session = Session(user.name, user.role, secrets.token_urlsafe(24), user.display_name,
+                          secrets.token_urlsafe(16))
         token = self.serializer.dumps({"u": session.user, "r": session.role, "c": session.csrf,
-                                       "d": session.display_name, "p": _stamp(user)})
+                                       "d": session.display_name, "p": _stamp(user),
+                                       "s": session.sid})
         response.set_cookie(COOKIE, token, max_age=SESSION_MAX_AGE, httponly=True,
-                            samesite="Lax", secure=self.secure_cookies, path="/")
+                            samesite="Lax", secure=self.secure(request), path="/")
         return session
+
+    def secure(self, request: web.Request) -> bool:
+        """``Secure`` cookies when configured or when the page came over HTTPS."""
+        return self.secure_cookies or request.secure
+
+    async def revoke(self, session: Session) -> None:
+        """Logout: this session stops working everywhere, for as long as its cookie lives."""
+        await self.counters.hit(f"revoked:{session.sid}", SESSION_MAX_AGE)
+
+    async def revoked(self, sid: str) -> bool:
+        return (await self.counters.peek(f"revoked:{sid}"))[0] > 0
 
     async def locked(self, name: str, address: str) -> float:
         """Seconds until ``name`` may try from ``address`` again; 0 when it may now.
@@ -192,9 +213,16 @@ def _safe_next(value: str | None, role: Role) -> str:
     return "/editor" if role == "manager" else "/console"
 
 
-@aiohttp_jinja2.template("login.html")
-async def login_page(request: web.Request) -> dict[str, Any]:
-    return {"next": request.query.get("next", ""), "error": None, "name": ""}
+def _login_token(request: web.Request) -> str:
+    """The login form's CSRF token: the same random value in a cookie and in the form
+    (double submit), so another site cannot log a browser into its own account."""
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    return token if LOGIN_TOKEN.match(token) else secrets.token_urlsafe(24)
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    return _login_form(request, {"next": request.query.get("next", ""), "error": None,
+                                 "name": ""}, status=200)
 
 
 async def login(request: web.Request) -> web.StreamResponse:
@@ -204,6 +232,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     password = str(form.get("password", ""))[:256]
     nxt = str(form.get("next", ""))
     address = request.remote or "?"
+    cookie, sent = request.cookies.get(LOGIN_COOKIE, ""), str(form.get("csrf", ""))
+    if not LOGIN_TOKEN.match(cookie) or not secrets.compare_digest(cookie, sent):
+        return _login_error(request, name, nxt, "expired", status=403)
     try:
         wait = await auth.locked(name, address)
         if wait:
@@ -217,18 +248,39 @@ async def login(request: web.Request) -> web.StreamResponse:
     except UserError:
         return _login_error(request, name, nxt, "unavailable", status=503)
     response = web.HTTPFound(_safe_next(nxt, user.role))
-    auth.start(response, user)
+    auth.start(request, response, user)
     raise response
 
 
 def _login_error(request: web.Request, name: str, nxt: str, error: str, *, status: int,
                  wait: int = 0) -> web.Response:
-    return aiohttp_jinja2.render_template(
-        "login.html", request, {"next": nxt, "error": error, "name": name, "wait": wait},
-        status=status)
+    return _login_form(request, {"next": nxt, "error": error, "name": name, "wait": wait},
+                       status=status)
+
+
+def _login_form(request: web.Request, context: dict[str, Any], *, status: int) -> web.Response:
+    token = _login_token(request)
+    response = aiohttp_jinja2.render_template("login.html", request, {**context, "csrf": token},
+                                              status=status)
+    response.set_cookie(LOGIN_COOKIE, token, max_age=SESSION_MAX_AGE, httponly=True,
+                        samesite="Strict", secure=request.app[AUTH].secure(request),
+                        path="/login")
+    return response
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
+    """POST only, with the session's CSRF token; the session is revoked on the server, so a
+    copy of the cookie stops working too."""
+    auth = request.app[AUTH]
+    session = await auth.session(request)
+    if session is not None:
+        await check_csrf(request, session)
+        try:
+            await auth.revoke(session)
+        except UserError as exc:
+            log.warning("could not revoke a session: %s", exc)
+            raise web.HTTPServiceUnavailable(
+                text="503: accounts are unavailable for a moment; try again shortly") from None
     response = web.HTTPFound("/login")
     response.del_cookie(COOKIE, path="/")
     raise response
@@ -239,4 +291,3 @@ def setup(app: web.Application, auth: Auth) -> None:
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login)
     app.router.add_post("/logout", logout)
-    app.router.add_get("/logout", logout)

@@ -16,7 +16,7 @@ from bot.auth.users import new_user
 from bot.services import Services
 from bot.web.app import create_app
 from bot.web.login import AUTH, Auth, LoginLimits
-from tests.conftest import free_port, redis_client
+from tests.conftest import free_port, post_login, redis_client
 
 FLOOD = 32
 TURNS = 150
@@ -58,7 +58,7 @@ async def _shopper_turns(ws: aiohttp.ClientWebSocketResponse, turns: int) -> lis
 async def _flood(url: str, stop: asyncio.Event, done: list[int]) -> None:
     async with aiohttp.ClientSession() as http:
         while not stop.is_set():
-            async with http.post(url + "/login", data={"name": "amy", "password": "wrong guess"},
+            async with post_login(http, url, data={"name": "amy", "password": "wrong guess"},
                                  allow_redirects=False) as resp:
                 await resp.read()
                 done.append(resp.status)
@@ -97,13 +97,13 @@ async def test_one_address_cannot_lock_an_agent_out(served: tuple[str, web.Appli
     async with aiohttp.ClientSession() as attacker, \
             aiohttp.ClientSession(connector=other) as agent:
         for _ in range(5):
-            async with attacker.post(url + "/login",
+            async with post_login(attacker, url,
                                      data={"name": "amy", "password": "wrong guess"}) as resp:
                 assert resp.status == 401
-        async with attacker.post(url + "/login",
+        async with post_login(attacker, url,
                                  data={"name": "amy", "password": "correct horse"}) as resp:
             assert resp.status == 429
-        async with agent.post(url + "/login", data={"name": "amy", "password": "correct horse"},
+        async with post_login(agent, url, data={"name": "amy", "password": "correct horse"},
                               allow_redirects=False) as resp:
             assert resp.status == 302
 
@@ -114,10 +114,10 @@ async def test_one_address_is_limited_whatever_names_it_tries(
     app[AUTH].limits = LoginLimits(per_address=8)
     async with aiohttp.ClientSession() as http:
         for i in range(8):
-            async with http.post(url + "/login",
+            async with post_login(http, url,
                                  data={"name": f"user{i}", "password": "wrong guess"}) as resp:
                 assert resp.status == 401
-        async with http.post(url + "/login",
+        async with post_login(http, url,
                              data={"name": "amy", "password": "correct horse"}) as resp:
             assert resp.status == 429
 
