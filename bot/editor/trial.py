@@ -43,10 +43,16 @@ class Trial:
 
 
 async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
-    """Answer ``text`` as a new shopper's first message, with the draft's Brain."""
+    """Answer ``text`` as a new shopper's first message, with the draft's Brain, in a worker
+    thread: a draft's template may be slow (bounded, but still), the editor and every
+    conversation go on meanwhile."""
+    return await asyncio.to_thread(_try_sentence, settings, brain, text)
+
+
+def _try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
     engine = Engine(settings, BrainHolder(brain), MemoryConversationStore())
-    turn = await engine.handle(Incoming(channel="editor", chat_id=secrets.token_hex(8),
-                                        text=text, display_name=""))
+    turn = asyncio.run(engine.handle(Incoming(channel="editor", chat_id=secrets.token_hex(8),
+                                              text=text, display_name="")))
     norm = normalize(text)
     ranking = [Ranked(s.intent, brain.library.title(s.intent), s.confidence)
                for s in brain.classifier.predict(norm.text).ranking[:5]]
