@@ -8,7 +8,6 @@ Server → client: ``{"type": "reply", "text": "...", "buttons": [...], "from": 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -21,7 +20,7 @@ from aiohttp import WSMsgType, web
 from bot.channels import Sender
 from bot.services import Services
 from bot.storage import StoreUnavailable
-from bot.text_clean import clean_text
+from bot.text_clean import clean_text, load_json
 from bot.turn import Incoming, Reply
 from bot.web.keys import SERVICES
 
@@ -129,7 +128,7 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
                    data: str) -> None:
     services = app[SERVICES]
     try:
-        frame = json.loads(data)
+        frame = load_json(data)
     except ValueError:
         await ws.send_json({"type": "error", "code": "bad_json"})
         return

@@ -146,3 +146,32 @@ def test_clean_text_keeps_newlines_tabs_and_real_emoji() -> None:
     assert clean_text("a\ud83db\x00c\x07\x1b[0m\r\nd\te 😀") == "a\ufffdbc[0m\nd\te 😀"
     assert clean_tree({"k\ud800": ["x\x01", 1, None, {"y": "\udfff"}]}) == {
         "k\ufffd": ["x", 1, None, {"y": "\ufffd"}]}
+
+
+async def test_bad_frames_get_an_error_frame_and_the_socket_stays(base_url: str) -> None:
+    """Deep JSON, a lone surrogate escape and junk get ``error`` frames; invalid UTF-8 is
+    refused with a proper close (1007), never a dropped connection."""
+    deep = "[" * 30000 + "]" * 30000
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=badinput01") as ws:
+            await _until(ws, "reply")
+            for junk, code in ((deep, "bad_json"), ('{"type": "message", "text": ' + deep + "}",
+                                                     "bad_json"),
+                               ('{"type": "message", "text": "\\udc00"}', None)):
+                await ws.send_str(junk)
+                frame = await ws.receive_json(timeout=5)
+                if code:
+                    assert frame == {"type": "error", "code": code}
+                else:
+                    frames = [frame, *await _until(ws, "status")]
+                    assert frames[-1]["status"] == "bot"
+            await ws.send_json({"type": "message", "text": "你好"})
+            assert (await _until(ws, "status"))[-1]["status"] == "bot"
+        async with http.ws_connect(base_url + "/ws/chat?cid=badinput02") as ws:
+            await _until(ws, "reply")
+            await ws.send_frame(b'{"type": "message", "text": "\xed\xa0\xbd\xff"}',
+                                aiohttp.WSMsgType.TEXT)
+            msg = await ws.receive(timeout=5)
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.CLOSING), msg
+            assert ws.close_code == aiohttp.WSCloseCode.INVALID_TEXT
