@@ -177,8 +177,11 @@ class Agent:
         self._reader: asyncio.Task[None] | None = None
 
     async def login(self, password: str) -> None:
+        async with self.http.get(self.url + "/login") as resp:
+            token = resp.cookies["kefu_login"].value  # the form's CSRF token (double submit)
         async with self.http.post(self.url + "/login", data={
-                "name": AGENT, "password": password, "next": "/console"}) as resp:
+                "name": AGENT, "password": password, "next": "/console", "csrf": token},
+                cookies={"kefu_login": token}) as resp:
             page = await resp.text()
             if resp.status != 200 or not CSRF.search(page):
                 raise RuntimeError(f"login failed: HTTP {resp.status}")

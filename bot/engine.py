@@ -171,7 +171,7 @@ class Engine:
         key = held.key
         state = self._state_of(held.state, msg)
         guard = self._guard(msg)
-        if state.status in ("waiting", "agent"):
+        if state.status in ("waiting", "agent") and guard != "input_too_long":
             await self._log(key, [TranscriptEntry("shopper", mask_pii(msg.text[:2000]) or
                                                   f"[{msg.kind}]", now)])
             replies = (await self.handoff.on_paused_message(msg.key, state, msg)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     secret_key: SecretStr | None = None
+    #: Mark session cookies ``Secure`` (behind an HTTPS proxy); HTTPS requests always do.
+    secure_cookies: bool = False
 
     telegram_token: SecretStr | None = None
     telegram_api_url: str | None = None

@@ -11,7 +11,13 @@ from datetime import date
 
 from scripts_zh.locations import LazyLines, locate
 from scripts_zh.models import REQUIRED_PROMPTS, REQUIRED_SYSTEM, Library, Problem
-from scripts_zh.renderer import TEMPLATE_VARIABLES, TemplateProblem, undeclared
+from scripts_zh.renderer import (
+    TEMPLATE_VARIABLES,
+    TemplateProblem,
+    TemplateTooBig,
+    render,
+    undeclared,
+)
 
 MIN_EXAMPLES = 20
 #: A topic is found by its phrasings: fewer than this many and it is rarely matched.
@@ -27,7 +33,24 @@ def _template_problems(rel: str, index: LazyLines,
     if unknown:
         names = ", ".join(sorted(unknown))
         return [Problem(rel, locate(index, path), f"unknown template variable: {names}")]
+    try:
+        render(template, SAMPLE)
+    except TemplateTooBig as exc:
+        return [Problem(rel, locate(index, path), f"template too big: {exc}")]
+    except Exception as exc:  # a template that cannot render is the problem itself
+        return [Problem(rel, locate(index, path),
+                        f"template fails with sample values: {type(exc).__name__}: {exc}")]
     return []
+
+
+#: Values like the bot's, to render every template once before it is accepted.
+SAMPLE: dict[str, object] = {
+    **{name: "示例" for name in TEMPLATE_VARIABLES},
+    "slots": {"height": 170, "weight": 120, "order_id": "1234567890"},
+    "height": 170, "weight": 120, "options": ["选项一", "选项二"], "position": 3,
+    "wait_minutes": 5, "rating": 5, "count": 2, "anger": 0.5, "capacity": 3,
+    "transcript": "顾客：你好\n客服：您好",
+}
 
 
 def _key(text: str) -> str:

@@ -14,7 +14,9 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 import redis as redis_sync
 from redis import asyncio as aioredis
@@ -113,3 +115,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def login_token(http: aiohttp.ClientSession, site: str) -> tuple[dict[str, str],
+                                                                       dict[str, str]]:
+    """The login form's CSRF field and its cookie, as a browser gets them from GET /login:
+    ``data={..., **fields}, cookies=cookies`` (sent explicitly: a default cookie jar keeps
+    nothing from 127.0.0.1)."""
+    async with http.get(site + "/login") as resp:
+        assert resp.status == 200
+        token = resp.cookies["kefu_login"].value
+    return {"csrf": token}, {"kefu_login": token}
+
+
+@asynccontextmanager
+async def post_login(http: aiohttp.ClientSession, site: str, *, data: dict[str, str],
+                     **kwargs: Any) -> AsyncIterator[aiohttp.ClientResponse]:
+    """POST /login as the form does, with the CSRF token of a fresh GET /login."""
+    fields, cookies = await login_token(http, site)
+    async with http.post(site + "/login", data={**data, **fields}, cookies=cookies,
+                         **kwargs) as resp:
+        yield resp

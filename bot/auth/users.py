@@ -157,6 +157,7 @@ class RedisUserStore(UserStore):
 
     def __init__(self, redis: aioredis.Redis, prefix: str = "kefu") -> None:
         self.redis = redis
+        self.prefix = prefix
         self.key = f"{prefix}:users"
 
     async def get(self, name: str) -> User | None:

@@ -8,7 +8,6 @@ with a 4xx/503 status (see :mod:`bot.console.errors`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,8 +19,9 @@ from bot.console import phrases, views
 from bot.console.errors import ApiError, from_exception
 from bot.services import Services
 from bot.storage import StoreUnavailable
-from bot.web.auth import AUTH, Session, check_csrf
+from bot.text_clean import load_json
 from bot.web.keys import services_of
+from bot.web.login import AUTH, Session, check_csrf
 from handoff import SKILLS, HandoffError, HandoffUnavailable, Ticket, UnknownTicket
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,14 @@ def endpoint(handler: Handler, *, post: bool = False
 
 async def body_of(request: web.Request) -> dict[str, Any]:
     """The POST body as a JSON object (an empty body counts as ``{}``)."""
-    raw = await request.text()
+    raw = await request.read()
     if not raw.strip():
         return {}
     try:
-        data = json.loads(raw)
+        data = load_json(raw)
     except ValueError:
-        raise ApiError(400, "bad_json", "the body must be JSON") from None
+        raise ApiError(400, "bad_json", "the body must be JSON (UTF-8, not deeply nested)"
+                       ) from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
     return data

@@ -32,8 +32,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.console.api import ROLES
 from bot.console.errors import error_response
 from bot.services import Services
-from bot.web.auth import AUTH
 from bot.web.keys import SERVICES, services_of
+from bot.web.login import AUTH
 from handoff import Event, HandoffError, HandoffUnavailable
 
 log = logging.getLogger(__name__)

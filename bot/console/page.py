@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot.web.auth import require
 from bot.web.keys import services_of
+from bot.web.login import require
 from handoff.models import PRESENCES, SKILLS
 
 

@@ -17,7 +17,7 @@ from bot.editor.problems import locate_all
 from bot.editor.reload import check
 from bot.editor.rendering import by_field, go, render, runtime_of, start
 from bot.editor.topic_views import topics_context
-from bot.web.auth import Session
+from bot.web.login import Session
 from scripts_zh.export import ExportError, safe_relpath
 from scripts_zh.models import REQUIRED_SYSTEM
 

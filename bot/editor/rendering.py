@@ -19,8 +19,8 @@ from bot.editor.drafts import Workspace, open_workspace
 from bot.editor.problems import Located
 from bot.editor.reload import check
 from bot.editor.runtime import EditorRuntime
-from bot.web.auth import Session, check_csrf, require
 from bot.web.keys import services_of
+from bot.web.login import Session, check_csrf, require
 
 log = logging.getLogger(__name__)
 

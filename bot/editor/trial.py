@@ -121,10 +121,16 @@ def _variants(brain: Brain, turn: Turn, templates: list[str],
 
 
 async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
-    """Answer ``text`` as a new shopper's first message, with the draft's Brain."""
+    """Answer ``text`` as a new shopper's first message, with the draft's Brain, in a worker
+    thread: a draft's template may be slow (bounded, but still), the editor and every
+    conversation go on meanwhile."""
+    return await asyncio.to_thread(_try_sentence, settings, brain, text)
+
+
+def _try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
     engine = Engine(settings, BrainHolder(brain), MemoryConversationStore())
-    turn = await engine.handle(Incoming(channel="editor", chat_id=secrets.token_hex(8),
-                                        text=text, display_name=""))
+    turn = asyncio.run(engine.handle(Incoming(channel="editor", chat_id=secrets.token_hex(8),
+                                              text=text, display_name="")))
     norm = normalize(text)
     ranking = [Ranked(s.intent, brain.library.title(s.intent), s.confidence)
                for s in brain.classifier.predict(norm.text).ranking[:5]]
@@ -138,8 +144,7 @@ async def try_sentence(settings: Settings, brain: Brain, text: str) -> Trial:
     runners_up = [_hit(brain, t.topic, t.intent, t.score)
                   for t in near if t.topic != turn.topic][:RUNNERS_UP]
     source, templates = _answers(brain, turn)
-    variants = await asyncio.to_thread(_variants, brain, turn, templates,
-                                        norm.traditional)
+    variants = _variants(brain, turn, templates, norm.traditional)
     return Trial(text=text, intent=turn.intent, action=turn.action, ranking=ranking,
                  entities=entities, replies=list(turn.replies), status=turn.status,
                  normalized=norm.text, traditional=norm.traditional, slots=dict(turn.slots),

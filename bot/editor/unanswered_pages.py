@@ -16,7 +16,7 @@ from bot.editor.drafts import Workspace, save
 from bot.editor.line_groups import Group, group_lines, key_of
 from bot.editor.reload import check
 from bot.editor.rendering import go, render, runtime_of, start
-from bot.web.auth import Session
+from bot.web.login import Session
 from scripts_zh.models import Library
 
 #: Groups shown on one page (the rest wait until these are dealt with).

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from bot.storage import StoreUnavailable
 from bot.telegram.dedupe import UpdateDedupe
 from bot.telegram.lanes import Lanes
+from bot.text_clean import clean_tree
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class Intake:
             log.warning("telegram: ignoring an update that is not an object: %.100r", raw)
             return False
         try:
-            update = Update.model_validate(raw, context={"bot": self.bot})
+            update = Update.model_validate(clean_tree(raw), context={"bot": self.bot})
         except ValidationError as exc:
             self.malformed += 1
             errors = exc.errors()

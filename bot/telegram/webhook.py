@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 
 from bot.telegram.intake import Intake
+from bot.text_clean import load_json
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def handler(intake: Intake,
                         request.remote)
             return web.Response(status=401, text="unauthorized")
         try:
-            raw = await request.json()
+            raw = load_json(await request.read())
         except ValueError:
             log.warning("telegram: webhook body is not JSON; refused")
             return web.Response(status=400, text="bad request")

@@ -18,7 +18,7 @@ from bot.console import routes as console
 from bot.editor import forms as editor_forms
 from bot.editor import routes as editor
 from bot.services import Services
-from bot.web import assets, auth, chat, health
+from bot.web import assets, chat, health, login
 from bot.web.keys import SERVICES
 
 
@@ -39,7 +39,8 @@ def create_app(services: Services) -> web.Application:
     chat.setup(app)
     health.setup(app)
     app.cleanup_ctx.append(_bridge)
-    auth.setup(app, auth.Auth(services.users, secret_key(services.settings)))
+    login.setup(app, login.Auth(services.users, secret_key(services.settings),
+                                secure_cookies=services.settings.secure_cookies))
     editor.setup(app)
     console.setup(app)
     return app

@@ -8,7 +8,6 @@ Server → client: ``{"type": "reply", "text": "...", "buttons": [...], "from": 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -21,6 +20,7 @@ from aiohttp import WSMsgType, web
 from bot.channels import SentBy
 from bot.services import Services
 from bot.storage import StoreUnavailable
+from bot.text_clean import clean_text, load_json
 from bot.turn import Incoming, Reply
 from bot.web.keys import SERVICES
 
@@ -86,7 +86,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     chat_id = request.query.get("cid", "")
     if not CLIENT_ID.match(chat_id):
         chat_id = secrets.token_urlsafe(12)
-    name = request.query.get("name", "")[:40]
+    name = clean_text(request.query.get("name", ""))[:40]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     await ws.prepare(request)
     request.app[SOCKETS][chat_id].add(ws)
@@ -128,7 +128,7 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
                    data: str) -> None:
     services = app[SERVICES]
     try:
-        frame = json.loads(data)
+        frame = load_json(data)
     except ValueError:
         await ws.send_json({"type": "error", "code": "bad_json"})
         return
@@ -149,6 +149,7 @@ async def _on_text(app: web.Application, ws: web.WebSocketResponse, chat_id: str
             await ws.send_json(_frame(reply))
         await ws.send_json({"type": "status", "status": turn.status})
 
+    text = clean_text(text)
     if kind != "text":
         services.coalescer.flush(("web", chat_id))
         await answer(text)

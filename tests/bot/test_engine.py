@@ -192,3 +192,18 @@ def test_shop_name_is_the_setting_or_else_the_librarys_own_text(brain: Brain) ->
     assert Brain(library, brain.classifier, "码头店").shop_name == "码头店"
     welcome = render(library.system["welcome"][0], {"shop_name": unset.shop_name})
     assert own in welcome
+
+
+async def test_the_length_limit_applies_while_waiting(services: Services) -> None:
+    """A waiting shopper's overlong line is refused like any other, not put on the ticket."""
+    assert (await say(services, "转人工", "long1")).status == "waiting"
+    limit = services.settings.max_message_chars
+    turn = await say(services, "很" * (limit + 1), "long1")
+    assert turn.action == "input_too_long" and turn.status == "waiting" and turn.replies
+    ticket = await services.handoff.open_ticket_of("test:long1")
+    assert ticket is not None
+    assert all(len(m.text) <= limit for m in ticket.messages)
+    transcript = await services.store.transcript("test:long1")
+    assert all(len(e.text) <= limit for e in transcript)
+    ok = await say(services, "很" * limit, "long1")
+    assert ok.action == "relay"

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.brain import Brain
 from bot.services import Services
 from bot.storage import MemoryConversationStore
+from bot.text_clean import clean_text, clean_tree
 from bot.web.app import create_app
 from config import load_settings
 from intents.normalize import is_traditional
@@ -123,3 +124,54 @@ async def test_without_a_configured_name_pages_use_the_librarys(brain: Brain,
     finally:
         await runner.cleanup()
         await services.close()
+
+
+async def test_a_lone_surrogate_does_not_break_the_conversation(base_url: str) -> None:
+    """A cut emoji (``\\ud83d``) and control characters are cleaned where the line enters,
+    so the next 转人工 still reaches a person (memory mode)."""
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=surrogate01&name=a%00b") as ws:
+            await _until(ws, "reply")
+            await ws.send_str('{"type": "message", "text": "\\ud83d 好的\\u0007\\u001b[31m"}')
+            frames = await _until(ws, "status")
+            assert frames[-1]["status"] == "bot"
+            await ws.send_json({"type": "message", "text": "转人工"})
+            frames = await _until(ws, "status")
+            assert frames[-1]["status"] == "waiting", frames
+            texts = " ".join(f.get("text", "") for f in frames)
+            assert "出错" not in texts and "错误" not in texts
+
+
+def test_clean_text_keeps_newlines_tabs_and_real_emoji() -> None:
+    assert clean_text("a\ud83db\x00c\x07\x1b[0m\r\nd\te 😀") == "a\ufffdbc[0m\nd\te 😀"
+    assert clean_tree({"k\ud800": ["x\x01", 1, None, {"y": "\udfff"}]}) == {
+        "k\ufffd": ["x", 1, None, {"y": "\ufffd"}]}
+
+
+async def test_bad_frames_get_an_error_frame_and_the_socket_stays(base_url: str) -> None:
+    """Deep JSON, a lone surrogate escape and junk get ``error`` frames; invalid UTF-8 is
+    refused with a proper close (1007), never a dropped connection."""
+    deep = "[" * 30000 + "]" * 30000
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(base_url + "/ws/chat?cid=badinput01") as ws:
+            await _until(ws, "reply")
+            for junk, code in ((deep, "bad_json"), ('{"type": "message", "text": ' + deep + "}",
+                                                     "bad_json"),
+                               ('{"type": "message", "text": "\\udc00"}', None)):
+                await ws.send_str(junk)
+                frame = await ws.receive_json(timeout=5)
+                if code:
+                    assert frame == {"type": "error", "code": code}
+                else:
+                    frames = [frame, *await _until(ws, "status")]
+                    assert frames[-1]["status"] == "bot"
+            await ws.send_json({"type": "message", "text": "你好"})
+            assert (await _until(ws, "status"))[-1]["status"] == "bot"
+        async with http.ws_connect(base_url + "/ws/chat?cid=badinput02") as ws:
+            await _until(ws, "reply")
+            await ws.send_frame(b'{"type": "message", "text": "\xed\xa0\xbd\xff"}',
+                                aiohttp.WSMsgType.TEXT)
+            msg = await ws.receive(timeout=5)
+            assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
+                                aiohttp.WSMsgType.CLOSING), msg
+            assert ws.close_code == aiohttp.WSCloseCode.INVALID_TEXT

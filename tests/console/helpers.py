@@ -13,6 +13,7 @@ import aiohttp
 
 from bot.services import Services
 from bot.turn import Incoming, Turn
+from tests.conftest import login_token
 
 CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 
@@ -47,8 +48,10 @@ class AgentClient:
     async def login(self, url: str | None = None) -> None:
         """Log in at /login (on ``url``'s process) and read the CSRF token from /console."""
         base = url or self.url
+        fields, cookies = await login_token(self.http, base)
         async with self.http.post(base + "/login", data={
-                "name": self.name, "password": self.password, "next": "/console"}) as resp:
+                "name": self.name, "password": self.password, "next": "/console", **fields},
+                cookies=cookies) as resp:
             assert resp.status == 200, await resp.text()
             page = await resp.text()
         found = CSRF.search(page)

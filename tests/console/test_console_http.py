@@ -328,3 +328,25 @@ async def test_managers_may_use_the_console(site: Site) -> None:
         assert status == 200
         async with boss.http.get(site.url + "/console") as resp:
             assert resp.status == 200 and 'href="/editor"' in await resp.text()
+
+
+async def test_bad_bodies_are_a_400_and_surrogates_are_cleaned(site: Site) -> None:
+    """Deeply nested JSON and invalid UTF-8 are 400 ``bad_json``, never a 500; a lone
+    surrogate escape is cleaned like the shoppers' text, so the message still goes out."""
+    services = assert_services(site)
+    ticket_id = await open_ticket(services, "bad1")
+    async with site.agent("amy") as amy:
+        assert (await amy.post(f"tickets/{ticket_id}/claim"))[0] == 200
+        url = amy.url + f"/console/api/tickets/{ticket_id}/message"
+        headers = {"X-CSRF-Token": amy.csrf, "Content-Type": "application/json"}
+        for body in (b"[" * 100_000 + b"]" * 100_000,
+                     b'{"text": ' + b"[" * 50 + b"]" * 50 + b"}",
+                     b'{"text": "\xff\xfe"}', b'{"text": "\xed\xa0\xbd"}'):
+            async with amy.http.post(url, data=body, headers=headers) as resp:
+                assert resp.status == 400, body[:40]
+                assert (await resp.json())["code"] == "bad_json"
+        async with amy.http.post(url, data=b'{"text": "\\ud83d \xe5\xa5\xbd"}',
+                                 headers=headers) as resp:
+            assert resp.status == 200, await resp.text()
+    ticket = await services.handoff.ticket(ticket_id)
+    assert ticket is not None and ticket.messages[-1].text == "\ufffd 好"

@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.auth.users import User, new_user
 from bot.services import Services
 from bot.web.app import create_app
-from tests.conftest import free_port
+from tests.conftest import free_port, login_token
 
 PASSWORD = "correct horse"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -53,8 +53,10 @@ class Browser:
         self.csrf = ""
 
     async def login(self, name: str) -> None:
-        async with self.http.post(self.site + "/login", data={"name": name, "password": PASSWORD},
-                                  allow_redirects=False) as resp:
+        fields, cookies = await login_token(self.http, self.site)
+        async with self.http.post(self.site + "/login",
+                                  data={"name": name, "password": PASSWORD, **fields},
+                                  cookies=cookies, allow_redirects=False) as resp:
             assert resp.status == 302, await resp.text()
         if name != "amy":
             await self.get("/editor")

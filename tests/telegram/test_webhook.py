@@ -155,3 +155,26 @@ async def test_two_processes_share_the_redis_dedupe(services: Services, tg: Fake
         assert sum(c.intake.duplicates for c in channels) == 1
     log = await services.store.transcript("telegram:1105")
     assert [e.text for e in log if e.role == "shopper"] == ["你好"]
+
+
+async def test_a_lone_surrogate_is_cleaned_at_intake(services: Services, tg: FakeTelegram) -> None:
+    async with webhook_mode(services, tg) as channel:
+        url = channel.webhook_url or ""
+        body = json.dumps(update(tg, 1106, "\ud83d 好的\x07")).encode()
+        assert await post(url, body, SECRET) == 200
+        await tg.wait_texts(1106, 2)
+        await channel.intake.lanes.join(5)
+    log = await services.store.transcript("telegram:1106")
+    assert [e.text for e in log if e.role == "shopper"] == ["\ufffd 好的"]
+
+
+async def test_deep_json_and_bad_utf8_are_a_400(services: Services, tg: FakeTelegram) -> None:
+    async with webhook_mode(services, tg) as channel:
+        url = channel.webhook_url or ""
+        for body in (b"[" * 100_000 + b"]" * 100_000,
+                     b'{"update_id": 7, "message": ' + b"[" * 50 + b"]" * 50 + b"}",
+                     b'{"update_id": 8, "message": {"text": "\xed\xa0\xbd"}}'):
+            assert await post(url, body, SECRET) == 400, body[:40]
+        same = json.dumps(update(tg, 1107, "你好")).encode()
+        assert await post(url, same, SECRET) == 200
+        await tg.wait_texts(1107, 2)
