@@ -19,7 +19,7 @@ from types import FrameType
 from typing import Any
 
 import opencc
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 #: Bounds of one render: items from range(), characters or items of a computed value,
@@ -210,6 +210,23 @@ def undeclared(template: str) -> set[str]:
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax (line {exc.lineno}): {exc.message}") from None
     return set(meta.find_undeclared_variables(ast))
+
+
+def internal_names(template: str) -> set[str]:
+    """Attributes and keys starting with ``_`` that a template reaches for.
+
+    The sandbox refuses them at render time, when a shopper would get the error text;
+    finding them in the syntax tree makes them a clear problem before publishing.
+    """
+    try:
+        tree = _env.parse(template)
+    except TemplateSyntaxError:
+        return set()  # ``undeclared`` reports syntax errors
+    found = {attr.attr for attr in tree.find_all(nodes.Getattr) if attr.attr.startswith("_")}
+    for item in tree.find_all(nodes.Getitem):
+        if isinstance(item.arg, nodes.Const) and str(item.arg.value).startswith("_"):
+            found.add(str(item.arg.value))
+    return found
 
 
 @lru_cache(maxsize=4096)

@@ -15,6 +15,7 @@ from scripts_zh.renderer import (
     TEMPLATE_VARIABLES,
     TemplateProblem,
     TemplateTooBig,
+    internal_names,
     render,
     undeclared,
 )
@@ -33,6 +34,10 @@ def _template_problems(rel: str, index: LazyLines,
     if unknown:
         names = ", ".join(sorted(unknown))
         return [Problem(rel, locate(index, path), f"unknown template variable: {names}")]
+    internal = internal_names(template)
+    if internal:
+        return [Problem(rel, locate(index, path),
+                        "templates may not use internal names: " + ", ".join(sorted(internal)))]
     try:
         render(template, SAMPLE)
     except TemplateTooBig as exc:

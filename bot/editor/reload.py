@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from bot.brain import Brain, BrainHolder, match_topics
-from bot.editor.safety import unsafe_templates
 from bot.editor.trained import TrainedStore, decode, encode
 from scripts_zh.loader import LibraryError, parse_library
 from scripts_zh.models import Library, Problem
@@ -41,9 +40,7 @@ def parse_cached(texts: Mapping[str, str]) -> tuple[Library | None, list[Problem
     digest = texts_digest(texts)
     found = _parsed.get(digest)
     if found is None:
-        library, problems = parse_library(texts, source="editor")
-        unsafe = unsafe_templates(library, texts) if library is not None else []
-        found = (None, problems + unsafe) if unsafe else (library, problems)
+        found = parse_library(texts, source="editor")
         _parsed[digest] = found
         while len(_parsed) > PARSED_SIZE:
             _parsed.popitem(last=False)
