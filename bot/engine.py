@@ -94,7 +94,7 @@ class HandoffPort(Protocol):
 
 
 class RouteObserver(Protocol):
-    """Told of every routed message (the editor's hit counts and unanswered lines)."""
+    """Told of every routed message (the library's hit counts and unanswered lines)."""
 
     def route_chosen(self, intent: str | None, action: str) -> None: ...
 

@@ -15,9 +15,9 @@ from bot.auth import UserStore, make_user_store
 from bot.brain import Brain, BrainHolder
 from bot.channels import Channels
 from bot.coalesce import Coalescer
-from bot.editor.runtime import EditorRuntime
 from bot.engine import Engine
 from bot.handoff_bridge import HandoffBridge
+from bot.library.runtime import LibraryRuntime
 from bot.storage import ConversationStore, MemoryConversationStore
 from config import Settings
 from config.backend import Backend, MemoryBackend, open_backend
@@ -40,8 +40,9 @@ class Services:
     #: Outboxes by channel name (web, telegram) for messages that start on the agents' side.
     channels: Channels = field(default_factory=Channels)
     started_at: float = field(default_factory=time.time)
-    #: Script editor: published versions, live reload, hit counts.
-    editor: EditorRuntime | None = None
+    #: The script library's life cycle: published versions, live reload, hit counts,
+    #: unanswered lines (the editor's pages work on it).
+    library: LibraryRuntime | None = None
     #: A shopper's burst of fragments read as one turn (web chat and Telegram).
     coalescer: Coalescer = field(default_factory=lambda: Coalescer(0.0, 1000))
     #: Memory or Redis, chosen once; every store above is built on it (one Redis client).
@@ -56,11 +57,11 @@ class Services:
         """Load the published library (else the folder's, refusing a broken one), train, and
         open the storage backend that every store is built on."""
         backend = open_backend(settings)
-        editor = EditorRuntime.build(settings, backend)
+        library = LibraryRuntime.build(settings, backend)
         if brain is None:
-            brain = editor.startup_brain()
+            brain = library.startup_brain()
         brains = BrainHolder(brain)
-        editor.attach(brains)
+        library.attach(brains)
         if store is None:
             store = make_store(backend)
         users = make_user_store(settings, backend)
@@ -71,10 +72,10 @@ class Services:
         events = EventFeed(handoff.events)
         bridge = HandoffBridge(settings, brains, store, handoff, channels, users, events,
                                clock=clock)
-        engine = Engine(settings, brains, store, handoff=bridge, observer=editor,
+        engine = Engine(settings, brains, store, handoff=bridge, observer=library,
                         clock=clock)
         return cls(settings=settings, brains=brains, store=store, engine=engine, users=users,
-                   handoff=handoff, bridge=bridge, channels=channels, editor=editor,
+                   handoff=handoff, bridge=bridge, channels=channels, library=library,
                    coalescer=Coalescer(settings.message_pause, settings.max_message_chars),
                    backend=backend, events=events)
 
@@ -82,8 +83,8 @@ class Services:
         await self.coalescer.drain()
         if self.events is not None:
             await self.events.stop()
-        if self.editor is not None:
-            await self.editor.close()
+        if self.library is not None:
+            await self.library.close()
         await self.store.close()
         await self.handoff.store.close()
         await self.backend.close()

@@ -2,6 +2,7 @@
 
 :func:`bot.editor.routes.setup` mounts the pages (:mod:`~bot.editor.draft_pages`,
 :mod:`~bot.editor.publishing`, sharing :mod:`~bot.editor.rendering`) with their templates
-and static files beside them. This package imports nothing on purpose: the engine imports
-:mod:`bot.editor.hits` for its one counting call and must not pull in the web pages.
+and static files beside them; the managers' CLI is :mod:`~bot.editor.cli`. What a
+running bot does with the library (versions, publishing, reload, hit counts) is
+:mod:`bot.library`, not these pages.
 """

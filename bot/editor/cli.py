@@ -32,7 +32,7 @@ def _author(args: argparse.Namespace) -> str:
 
 
 async def export_library(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.editor.runtime import make_stores
+    from bot.library.runtime import make_stores
     from config.backend import open_backend
 
     backend = open_backend(settings)
@@ -66,8 +66,8 @@ async def export_library(settings: Settings, args: argparse.Namespace) -> int:
 
 async def import_library(settings: Settings, args: argparse.Namespace) -> int:
     from bot.brain import Brain
-    from bot.editor.runtime import make_stores
-    from bot.editor.trained import encode
+    from bot.library.runtime import make_stores
+    from bot.library.trained import encode
     from config.backend import open_backend
 
     directory = Path(args.dir)

@@ -14,9 +14,9 @@ from aiohttp import web
 from bot.editor import forms, yamledit
 from bot.editor.drafts import Workspace, intent_rows, read_yaml, save
 from bot.editor.problems import locate_all
-from bot.editor.reload import check
 from bot.editor.rendering import by_field, go, render, runtime_of, start
 from bot.editor.topic_views import topics_context
+from bot.library.reload import check
 from bot.web.login import Session
 from scripts_zh.export import ExportError, safe_relpath
 from scripts_zh.models import REQUIRED_SYSTEM

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from bot.editor.reload import check
-from bot.editor.runtime import EditorRuntime
+from bot.library.reload import check
+from bot.library.runtime import LibraryRuntime
 from scripts_zh.versions import Draft, VersionInfo
 
 
@@ -47,7 +47,7 @@ class Workspace:
         return {p for p in set(base) | set(mine) if base.get(p) != mine.get(p)}
 
 
-async def open_workspace(runtime: EditorRuntime, user: str) -> Workspace:
+async def open_workspace(runtime: LibraryRuntime, user: str) -> Workspace:
     current = await runtime.versions.current_number()
     draft = await runtime.versions.get_draft(user)
     saved = draft is not None
@@ -59,14 +59,14 @@ async def open_workspace(runtime: EditorRuntime, user: str) -> Workspace:
     return Workspace(user, draft, saved, current, base_texts, since)
 
 
-async def texts_of(runtime: EditorRuntime, number: int) -> dict[str, str] | None:
+async def texts_of(runtime: LibraryRuntime, number: int) -> dict[str, str] | None:
     if number == 0:
         return dict(runtime.shipped)
     version = await runtime.versions.get(number)
     return dict(version.texts) if version else None
 
 
-async def save(runtime: EditorRuntime, ws: Workspace, texts: Mapping[str, str],
+async def save(runtime: LibraryRuntime, ws: Workspace, texts: Mapping[str, str],
                base: int | None = None) -> Workspace:
     """Store the draft (and start training it, so trying and publishing are quick)."""
     ws.draft = Draft(ws.user, ws.draft.base if base is None else base, dict(texts), time.time())

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
-from bot.editor.unanswered import Line
+from bot.library.unanswered import Line
 
 #: rapidfuzz ratio (0..100) at which two lines are the same question.
 SAME = 80

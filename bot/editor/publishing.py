@@ -16,9 +16,9 @@ from bot.editor import forms
 from bot.editor.diffs import diff_texts, rebase
 from bot.editor.drafts import save, texts_of
 from bot.editor.problems import locate_all
-from bot.editor.reload import check
 from bot.editor.rendering import go, render, runtime_of, start
 from bot.editor.trial import example_warnings, try_sentence
+from bot.library.reload import check
 from scripts_zh.loader import LibraryError
 from scripts_zh.versions import StaleDraft, VersionError
 

@@ -17,8 +17,8 @@ from aiohttp import web
 from bot.editor import forms
 from bot.editor.drafts import Workspace, open_workspace
 from bot.editor.problems import Located
-from bot.editor.reload import check
-from bot.editor.runtime import EditorRuntime
+from bot.library.reload import check
+from bot.library.runtime import LibraryRuntime
 from bot.web.keys import services_of
 from bot.web.login import Session, check_csrf, require
 
@@ -30,11 +30,11 @@ NAV = {"editor.html": "intents", "editor_intent.html": "intents", "editor_system
        "editor_unanswered.html": "unanswered"}
 
 
-def runtime_of(request: web.Request) -> EditorRuntime:
-    editor = services_of(request).editor
-    if editor is None:
-        raise web.HTTPServiceUnavailable(text="the script editor is not set up in this process")
-    return editor
+def runtime_of(request: web.Request) -> LibraryRuntime:
+    library = services_of(request).library
+    if library is None:
+        raise web.HTTPServiceUnavailable(text="the script library is not set up in this process")
+    return library
 
 
 def when(tz: tzinfo, stamp: float) -> str:

@@ -2,13 +2,12 @@
 
 Every POST checks the session's CSRF token. The pages live in :mod:`bot.editor.draft_pages`
 (editing the draft) and :mod:`bot.editor.publishing` (try, publish, versions, rollback),
-their templates in ``templates/`` and the script and styles in ``static/`` beside them;
-the web app's lifetime starts and stops following published versions.
+their templates in ``templates/`` and the script and styles in ``static/`` beside them.
+The library they edit lives on in :mod:`bot.library`, which the web app starts and stops.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
@@ -38,17 +37,6 @@ from bot.editor.publishing import (
 from bot.editor.topic_pages import phrasing_move, topic_new, topic_save
 from bot.editor.unanswered_pages import add_phrasing, forget, unanswered_page
 from bot.web import assets
-from bot.web.keys import SERVICES
-
-
-async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """Follow published versions while the web app runs."""
-    editor = app[SERVICES].editor
-    if editor is not None:
-        await editor.start()
-    yield
-    if editor is not None:
-        await editor.stop()
 
 
 def setup(app: web.Application) -> None:
@@ -79,4 +67,3 @@ def setup(app: web.Application) -> None:
     r.add_get("/editor/versions", versions_page)
     r.add_get("/editor/diff", diff_page)
     r.add_post("/editor/rollback", rollback)
-    app.cleanup_ctx.append(_lifecycle)

@@ -14,9 +14,9 @@ from aiohttp import web
 from bot.editor import forms, yamledit
 from bot.editor.draft_pages import intent_again
 from bot.editor.drafts import Workspace, save
-from bot.editor.reload import check
 from bot.editor.rendering import go, runtime_of, start
 from bot.editor.topic_views import topic_views
+from bot.library.reload import check
 
 
 def _to_topic(name: str, topic_id: str, done: str = "saved") -> web.HTTPFound:

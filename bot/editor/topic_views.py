@@ -12,8 +12,8 @@ from aiohttp import web
 from bot.editor import forms
 from bot.editor.drafts import Workspace, read_yaml
 from bot.editor.problems import Located
-from bot.editor.reload import check
 from bot.editor.unanswered_pages import TopicChoice, choices
+from bot.library.reload import check
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from bot.brain import canonical
 from bot.editor import forms, yamledit
 from bot.editor.drafts import Workspace, save
 from bot.editor.line_groups import Group, group_lines, key_of
-from bot.editor.reload import check
 from bot.editor.rendering import go, render, runtime_of, start
+from bot.library.reload import check
 from bot.web.login import Session
 from scripts_zh.models import Library
 

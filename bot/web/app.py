@@ -31,6 +31,16 @@ async def _bridge(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def _library(app: web.Application) -> AsyncIterator[None]:
+    """Follow published versions (and flush hit counts) for as long as the app runs."""
+    library = app[SERVICES].library
+    if library is not None:
+        await library.start()
+    yield
+    if library is not None:
+        await library.stop()
+
+
 def create_app(services: Services) -> web.Application:
     """Build the web app around ready Services; the caller owns their lifetime."""
     app = web.Application(client_max_size=editor_forms.MAX_BODY)
@@ -39,6 +49,7 @@ def create_app(services: Services) -> web.Application:
     chat.setup(app)
     health.setup(app)
     app.cleanup_ctx.append(_bridge)
+    app.cleanup_ctx.append(_library)
     login.setup(app, login.Auth(services.users, secret_key(services.settings),
                                 secure_cookies=services.settings.secure_cookies))
     editor.setup(app)

@@ -124,7 +124,7 @@ async def test_one_redis_pool_per_process(monkeypatch: pytest.MonkeyPatch,
     try:
         assert connects == [REDIS_URL]
         assert len(pools) == 1 and client is not None and client.connection_pool is pools[0]
-        editor = services.editor
+        editor = services.library
         assert editor is not None
         stores: list[Any] = [services.store, services.handoff.store, services.users,
                              editor.versions, editor.trained, editor.hits,

@@ -24,14 +24,14 @@ async def site(services: Services) -> AsyncIterator[str]:
 
 
 def _intent(services: Services, name: str) -> dict[str, Any]:
-    data = yaml.safe_load(services.editor.shipped[f"intents/{name}.yaml"])  # type: ignore[union-attr]
+    data = yaml.safe_load(services.library.shipped[f"intents/{name}.yaml"])  # type: ignore[union-attr]
     return {k: data.get(k, []) for k in ("title", "description", "examples", "keywords",
                                           "replies", "quick_replies")}
 
 
 async def _draft(services: Services, user: str) -> dict[str, str] | None:
-    assert services.editor is not None
-    draft = await services.editor.versions.get_draft(user)
+    assert services.library is not None
+    draft = await services.library.versions.get_draft(user)
     return draft.texts if draft else None
 
 
@@ -80,7 +80,7 @@ async def test_every_post_needs_the_csrf_token(site: str, services: Services) ->
 async def test_editing_an_intent_keeps_comments_and_only_touches_the_draft(
         site: str, services: Services) -> None:
     form = _intent(services, "refund")
-    shipped = services.editor.shipped["intents/refund.yaml"]  # type: ignore[union-attr]
+    shipped = services.library.shipped["intents/refund.yaml"]  # type: ignore[union-attr]
     async with browser(site, "boss") as boss:
         data = intent_form(form, examples=[*form["examples"], "退货流程是什么样的"],
                            replies=["亲，新的退货回复～", *form["replies"][1:]],
@@ -94,7 +94,7 @@ async def test_editing_an_intent_keeps_comments_and_only_touches_the_draft(
     assert edited.splitlines()[0] == shipped.splitlines()[0]  # the leading comment survives
     assert edited.count("\n") == shipped.count("\n") + 1
     assert '  - "退货流程是什么样的"' in edited and '  - "亲，新的退货回复～"' in edited
-    assert all(texts[k] == v for k, v in services.editor.shipped.items()  # type: ignore[union-attr]
+    assert all(texts[k] == v for k, v in services.library.shipped.items()  # type: ignore[union-attr]
                if k != "intents/refund.yaml")
     # not live: the bot still answers with the published library
     assert services.brains.current.library.intents["refund"].replies[0] == form["replies"][0]
@@ -150,8 +150,8 @@ async def test_validation_errors_block_publishing_and_point_at_the_field(
         assert "没有发布：草稿里有错误" in page
         assert 'href="/editor/intents/presale#f-replies"' in page
         assert "intents/presale.yaml:" in page
-    assert services.editor is not None
-    assert await services.editor.versions.current_number() == 0
+    assert services.library is not None
+    assert await services.library.versions.current_number() == 0
     assert await _draft(services, "boss") is not None  # nothing lost
 
 
@@ -192,7 +192,7 @@ async def test_publish_swaps_the_running_bot_and_rollback_restores(
 
 async def test_a_second_manager_cannot_overwrite_a_newer_publish(
         site: str, services: Services) -> None:
-    assert services.editor is not None
+    assert services.library is not None
     presale, refund = _intent(services, "presale"), _intent(services, "refund")
     async with browser(site, "boss") as boss, browser(site, "lily") as lily:
         await boss.post("/editor/intents/presale", intent_form(
@@ -203,7 +203,7 @@ async def test_a_second_manager_cannot_overwrite_a_newer_publish(
         page = await lily.post("/editor/publish", {"note": "丽丽的改动"}, status=409)
         assert "有人比你先发布了" in page
         assert "boss" in page and "v1" in page and "老板的改动" in page
-        assert await services.editor.versions.current_number() == 1
+        assert await services.library.versions.current_number() == 1
         assert await _draft(services, "lily") is not None
         await lily.post("/editor/rebase", {})
         page = await lily.post("/editor/publish", {"note": "丽丽的改动"})
@@ -252,7 +252,7 @@ async def test_the_list_counts_hits_and_new_intents_start_in_the_draft(
 
 
 async def test_system_texts_are_edited_in_place(site: str, services: Services) -> None:
-    shipped = services.editor.shipped["system.yaml"]  # type: ignore[union-attr]
+    shipped = services.library.shipped["system.yaml"]  # type: ignore[union-attr]
     data = yaml.safe_load(shipped)
     form = {f"sys.{k}": [v] if isinstance(v, str) else v for k, v in data.items()}
     form["sys.welcome"] = ["欢迎来到{{ shop_name }}（新）", *data["welcome"][1:]]

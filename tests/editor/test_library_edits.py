@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.editor import forms, yamledit
 from bot.editor.diffs import diff_texts, rebase
 from bot.editor.problems import locate_all
-from bot.editor.trained import decode, encode
+from bot.library.trained import decode, encode
 from scripts_zh.export import ExportError, write_texts
 from scripts_zh.loader import parse_library, read_texts
 from tests.bot.test_cli import run

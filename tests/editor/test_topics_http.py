@@ -64,7 +64,7 @@ async def test_try_shows_the_matched_topic_runners_up_and_every_answer(
 
 async def test_unanswered_lines_are_grouped_masked_and_added_as_phrasings_in_one_click(
         site: str, services: Services) -> None:
-    assert services.editor is not None
+    assert services.library is not None
     for i, text in enumerate(["这件衣服的料子怎么样", "你们老板是谁", "这件衣服的料子怎么样？",
                               "这件是纯棉的吗", "这件衣服的料子怎么样呀",
                               "我手机13812345678 你们老板是谁啊"]):
@@ -87,7 +87,7 @@ async def test_unanswered_lines_are_grouped_masked_and_added_as_phrasings_in_one
         assert "已加为问题 thickness 的相似问法" in page
         groups = _section(page, 'id="unanswered-groups"', "</table>")
         assert "衣服的料子怎么样" not in groups and "1 组已经加到草稿的问题里" in page
-        draft = await services.editor.versions.get_draft("boss")
+        draft = await services.library.versions.get_draft("boss")
         assert draft is not None
         presale = draft.texts["intents/presale.yaml"]
         assert presale.startswith("# 售前")  # comments kept
@@ -123,8 +123,8 @@ async def test_adding_to_an_unknown_topic_or_an_empty_line_is_refused_in_chinese
 
 
 async def _draft_of(services: Services, user: str) -> dict[str, str] | None:
-    assert services.editor is not None
-    draft = await services.editor.versions.get_draft(user)
+    assert services.library is not None
+    draft = await services.library.versions.get_draft(user)
     return draft.texts if draft else None
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.brain import canonical
 from bot.editor.line_groups import group_lines
-from bot.editor.unanswered import (
+from bot.library.unanswered import (
     FileUnansweredLog,
     Line,
     MemoryUnansweredLog,

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from bot.brain import Brain, BrainHolder, match_topics
-from bot.editor.trained import TrainedStore, decode, encode
+from bot.library.trained import TrainedStore, decode, encode
 from scripts_zh.loader import LibraryError, parse_library
 from scripts_zh.models import Library, Problem
 from scripts_zh.versions import StaleDraft, Version, VersionStore, texts_digest

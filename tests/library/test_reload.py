@@ -18,11 +18,11 @@ import pytest
 import yaml
 
 from bot.brain import Brain, BrainHolder
-from bot.editor import reload as reload_module
-from bot.editor.hits import FileHitCounter, HitCounter, MemoryHitCounter, RedisHitCounter
-from bot.editor.reload import Reloader
-from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, encode
 from bot.editor.yamledit import set_fields
+from bot.library import reload as reload_module
+from bot.library.hits import FileHitCounter, HitCounter, MemoryHitCounter, RedisHitCounter
+from bot.library.reload import Reloader
+from bot.library.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, encode
 from bot.services import Services
 from bot.storage import MemoryConversationStore
 from bot.turn import Incoming
@@ -115,9 +115,9 @@ async def test_followers_switch_within_a_second_of_a_publish(
 async def test_a_published_version_survives_a_restart(settings: Settings, small_brain: Brain,
                                                       shipped: dict[str, str]) -> None:
     first = Services.build(settings, store=MemoryConversationStore(), brain=small_brain)
-    assert first.editor is not None and first.editor.reloader is not None
-    texts = with_replies(first.editor.shipped, "presale", NEW_REPLIES)
-    await first.editor.reloader.publish(texts, "boss", "", base=0)
+    assert first.library is not None and first.library.reloader is not None
+    texts = with_replies(first.library.shipped, "presale", NEW_REPLIES)
+    await first.library.reloader.publish(texts, "boss", "", base=0)
     await first.close()
     again = Services.build(settings, store=MemoryConversationStore())
     try:
@@ -130,12 +130,12 @@ async def test_a_published_version_survives_a_restart(settings: Settings, small_
 
 
 async def test_no_message_is_answered_by_a_half_loaded_library(services: Services) -> None:
-    assert services.editor is not None and services.editor.reloader is not None
-    reloader = services.editor.reloader
+    assert services.library is not None and services.library.reloader is not None
+    reloader = services.library.reloader
     brain = services.brains.current
     old = [render(t, {"shop_name": brain.shop_name, "customer_name": "", "slots": {}})
            for t in brain.library.intents["presale"].replies]
-    texts = with_replies(services.editor.shipped, "presale", NEW_REPLIES)
+    texts = with_replies(services.library.shipped, "presale", NEW_REPLIES)
     await reloader.brain_for(texts)  # trained; now swaps are all that is left
     answers: list[list[str]] = []
     stop = asyncio.Event()

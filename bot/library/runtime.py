@@ -1,4 +1,4 @@
-"""The editor's share of a bot process: version store, trained store, hit counter, unanswered
+"""The library in a bot process: version store, trained store, hit counter, unanswered
 lines, reloader.
 
 Built by ``Services.build`` on the process's backend (files in the data folder, or the
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from bot.brain import Brain, BrainHolder, match_topics
-from bot.editor.hits import FileHitCounter, HitCounter, RedisHitCounter
-from bot.editor.reload import Reloader
-from bot.editor.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
-from bot.editor.unanswered import (
+from bot.library.hits import FileHitCounter, HitCounter, RedisHitCounter
+from bot.library.reload import Reloader
+from bot.library.trained import FileTrainedStore, RedisTrainedStore, TrainedStore, decode
+from bot.library.unanswered import (
     FileUnansweredLog,
     MemoryUnansweredLog,
     RedisUnansweredLog,
@@ -82,8 +82,8 @@ async def _published(versions: VersionStore, trained: TrainedStore, backend: Bac
 
 
 @dataclass
-class EditorRuntime:
-    """What the editor pages and the live reload need in one process."""
+class LibraryRuntime:
+    """The library's life cycle in one process: what live reload and the editor's pages need."""
 
     settings: Settings
     backend: Backend
@@ -97,7 +97,7 @@ class EditorRuntime:
     _flusher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, backend: Backend) -> EditorRuntime:
+    def build(cls, settings: Settings, backend: Backend) -> LibraryRuntime:
         versions, trained, hits = make_stores(settings, backend)
         try:
             shipped = read_texts(settings.library_dir)
@@ -197,4 +197,4 @@ class EditorRuntime:
                 await closer()
 
 
-__all__ = ["EditorRuntime", "LibraryError", "make_stores"]
+__all__ = ["LibraryError", "LibraryRuntime", "make_stores"]

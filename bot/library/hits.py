@@ -2,7 +2,7 @@
 
 The engine calls :meth:`HitCounter.route_chosen` once per message; counting must never slow
 or fail a reply, so it only bumps a local counter. The Redis backend adds the local counts to one
-shared hash from the editor's background task (and before every read), so the list shows
+shared hash from the library's background task (and before every read), so the list shows
 the sum over every bot process.
 """
 
