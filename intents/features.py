@@ -67,7 +67,18 @@ def _count(items: Sequence[str]) -> dict[str, int]:
 
 def features(text: str, max_n: int = 3) -> tuple[dict[str, int], dict[str, int]]:
     """Two blocks, feature → count: char 1..max_n-grams per punctuation-free chunk (with
-    edge markers) plus shape features; and jieba words with word bigrams (``w:``, ``b:``)."""
+    edge markers) plus shape features; and jieba words with word bigrams (``w:``, ``b:``).
+
+    The intent classifier, the topic classifier and the nearest-phrasing search all read
+    the same line: it is computed once (kept for the last few lines) and each caller gets
+    its own copy to change.
+    """
+    chars, words = _features(text, max_n)
+    return dict(chars), dict(words)
+
+
+@lru_cache(maxsize=256)
+def _features(text: str, max_n: int) -> tuple[dict[str, int], dict[str, int]]:
     folded = model_text(text)
     core = _FILLER.sub("", _SPACE_PUNCT.sub(" ", folded).strip()) or folded
     chunks = [c for c in _SPACE_PUNCT.split(core) if c]
